@@ -1,0 +1,3 @@
+from gmm_desktop.app import main
+
+main()

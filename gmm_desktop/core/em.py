@@ -1,0 +1,587 @@
+"""Expectation-maximisation for Gaussian mixtures, in log space.
+
+Standard EM, with the update rules of scikit-learn's ``GaussianMixture``:
+
+* E-step: ``log_resp = log_prob - logsumexp(log_prob)`` where ``log_prob[n, k]`` is
+  ``log w_k + log N(x_n | mu_k, Sigma_k)`` evaluated through the Cholesky factor of each
+  covariance, so a point a thousand standard deviations from every mean still gets a finite
+  log density and well-defined responsibilities.
+* M-step: ``nk = sum_n resp[n, k] + 10 eps``, means ``resp.T @ X / nk``, covariances around the
+  *new* means (the teaching notebook used the previous means; we do not), ``reg_covar`` added to
+  every diagonal, weights ``nk / sum(nk)``.
+
+One iteration is one M-step (from the responsibilities of the current parameters) followed by
+the E-step of the new parameters, whose log-likelihood is the one reported for that iteration;
+its responsibilities are kept for the next M-step, so each iteration costs one E- and one M-step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.special import logsumexp
+
+from gmm_desktop.core import fast as _fast
+from gmm_desktop.core.errors import DataError, FitError, ParamsError
+from gmm_desktop.core.params import GMMParams, check_covariance_type
+
+TOL_MODES = ("total", "per-sample")
+_LOG_2PI = math.log(2.0 * math.pi)
+
+#: Largest magnitude accepted in data: squared distances of larger values overflow float64.
+MAX_ABS_VALUE = 1e100
+
+_SINGULAR_HINT = (
+    "Try fewer components, a larger reg_covar, or scale the data; "
+    "or re-seed or remove the collapsed component."
+)
+
+
+# --------------------------------------------------------------------------- input checks
+def check_data(X) -> np.ndarray:
+    """Return ``X`` as a C-contiguous float64 array of shape (n_samples, n_features), or raise DataError."""
+    try:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"data must be a numeric array: {exc}") from None
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise DataError(f"data must be a 2-D array with at least one row and one column, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(
+            f"data contain NaN or infinite values (first at row {bad[0]}, column {bad[1]}); remove or fix those rows"
+        )
+    biggest = float(np.max(np.abs(X)))
+    if biggest > MAX_ABS_VALUE:
+        raise DataError(
+            f"data values reach {biggest:.3g}, too large for EM in double precision (squared distances "
+            f"overflow above {MAX_ABS_VALUE:.0e}); divide the data by a constant, e.g. standardise each column"
+        )
+    return X
+
+
+def _check_compatible(X: np.ndarray, params: GMMParams) -> None:
+    if X.shape[1] != params.n_features:
+        raise DataError(
+            f"the data have {X.shape[1]} features but the model has {params.n_features}; "
+            "choose the same columns the model was fitted on"
+        )
+
+
+# --------------------------------------------------------------------------- E-step
+def precision_cholesky(params: GMMParams) -> np.ndarray:
+    """Cholesky factors of the precision matrices, in the compact form of the covariance type.
+
+    Returns
+    -------
+    prec_chol : ndarray
+        ``full``: (n_components, n_features, n_features) upper-triangular ``U`` with
+        ``U @ U.T = inv(Sigma)``; ``tied``: (n_features, n_features); ``diag``:
+        (n_components, n_features); ``spherical``: (n_components,).
+
+    Raises
+    ------
+    FitError
+        When a covariance is not positive definite.
+    """
+    cov = params.covariances
+    ctype = params.covariance_type
+    if ctype in ("full", "tied"):
+        mats = cov if ctype == "full" else cov[None]
+        try:
+            chol = np.linalg.cholesky(mats)
+        except np.linalg.LinAlgError:
+            raise FitError(
+                "a covariance matrix is not positive definite (a component has collapsed onto too few "
+                "points). " + _SINGULAR_HINT
+            ) from None
+        d = mats.shape[-1]
+        eye = np.eye(d)
+        prec = np.empty_like(mats)
+        for k, lower in enumerate(chol):
+            prec[k] = solve_triangular(lower, eye, lower=True).T
+        return prec if ctype == "full" else prec[0]
+    if np.any(cov <= 0.0) or not np.all(np.isfinite(cov)):
+        raise FitError("a variance is zero or negative (a component has collapsed). " + _SINGULAR_HINT)
+    return 1.0 / np.sqrt(cov)
+
+
+def estimate_log_gaussian_prob(X, params: GMMParams) -> np.ndarray:
+    """Log density of every point under every component (unweighted).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : GMMParams
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_components, n_samples)
+        Laid out components x points, so that every reduction runs along the long axis.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    k = params.n_components
+    means = params.means
+    prec = precision_cholesky(params)
+    ctype = params.covariance_type
+    out = np.empty((k, n))
+    if ctype in ("full", "tied"):
+        precs = prec if ctype == "full" else np.broadcast_to(prec, (k, d, d))
+        log_det = np.sum(np.log(np.diagonal(precs, axis1=1, axis2=2)), axis=1)
+        for j in range(k):
+            y = X @ precs[j]
+            y -= means[j] @ precs[j]
+            np.einsum("ij,ij->i", y, y, out=out[j])
+    elif ctype == "diag":
+        log_det = np.sum(np.log(prec), axis=1)
+        precisions = prec**2
+        for j in range(k):
+            diff = X - means[j]
+            diff *= diff
+            np.dot(diff, precisions[j], out=out[j])
+    else:  # spherical
+        log_det = d * np.log(prec)
+        for j in range(k):
+            diff = X - means[j]
+            np.einsum("ij,ij->i", diff, diff, out=out[j])
+            out[j] *= prec[j] ** 2
+    out *= -0.5
+    out += (log_det - 0.5 * d * _LOG_2PI)[:, None]
+    return out
+
+
+def estimate_weighted_log_prob(X, params: GMMParams) -> np.ndarray:
+    """``log w_k + log N(x_n | mu_k, Sigma_k)``, ndarray of shape (n_components, n_samples)."""
+    out = estimate_log_gaussian_prob(X, params)
+    with np.errstate(divide="ignore"):
+        out += np.log(params.weights)[:, None]
+    return out
+
+
+def e_step(X, params: GMMParams) -> tuple[np.ndarray, np.ndarray]:
+    """The E-step.
+
+    Returns
+    -------
+    log_prob_norm : ndarray of shape (n_samples,)
+        Log density of each point under the mixture.
+    log_resp : ndarray of shape (n_components, n_samples)
+        Log responsibilities (components x points).
+    """
+    log_resp = estimate_weighted_log_prob(X, params)
+    log_prob_norm = logsumexp(log_resp, axis=0)
+    log_resp -= log_prob_norm[None, :]
+    return log_prob_norm, log_resp
+
+
+# --------------------------------------------------------------------------- M-step
+def m_step(X, resp, covariance_type: str = "full", reg_covar: float = 1e-6) -> GMMParams:
+    """The M-step: new parameters from responsibilities.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_components, n_samples)
+        Responsibilities, components x points.
+    covariance_type : {'full', 'diag', 'spherical', 'tied'}
+    reg_covar : float
+        Added to every covariance diagonal.
+
+    Returns
+    -------
+    GMMParams
+    """
+    check_covariance_type(covariance_type)
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    nk = resp.sum(axis=1) + 10.0 * np.finfo(np.float64).eps
+    means = (resp @ X) / nk[:, None]
+    if covariance_type == "full":
+        cov = np.empty((len(nk), d, d))
+        for j in range(len(nk)):
+            diff = X - means[j]
+            cov[j] = (resp[j][:, None] * diff).T @ diff / nk[j]
+            cov[j].flat[:: d + 1] += reg_covar
+    elif covariance_type == "tied":
+        avg_x2 = X.T @ X
+        avg_means2 = (nk * means.T) @ means
+        cov = (avg_x2 - avg_means2) / nk.sum()
+        cov.flat[:: d + 1] += reg_covar
+    else:
+        avg_x2 = (resp @ (X * X)) / nk[:, None]
+        cov = avg_x2 - means**2 + reg_covar
+        if covariance_type == "spherical":
+            cov = cov.mean(axis=1)
+    weights = nk / nk.sum()
+    return GMMParams(weights, means, cov, covariance_type)
+
+
+# --------------------------------------------------------------------------- scoring
+def score_samples(X, params: GMMParams) -> np.ndarray:
+    """Log density of each point under the mixture, ndarray of shape (n_samples,)."""
+    X = check_data(X)
+    _check_compatible(X, params)
+    return logsumexp(estimate_weighted_log_prob(X, params), axis=0)
+
+
+def log_likelihood(X, params: GMMParams) -> float:
+    """Total log-likelihood of ``X`` (the sum over points of :func:`score_samples`)."""
+    return float(score_samples(X, params).sum())
+
+
+def predict_proba(X, params: GMMParams) -> np.ndarray:
+    """Responsibilities, ndarray of shape (n_samples, n_components) (points x components)."""
+    X = check_data(X)
+    _check_compatible(X, params)
+    _, log_resp = e_step(X, params)
+    return np.exp(log_resp).T
+
+
+def predict(X, params: GMMParams) -> np.ndarray:
+    """Most responsible component of each point, ndarray of shape (n_samples,)."""
+    X = check_data(X)
+    _check_compatible(X, params)
+    return np.argmax(estimate_weighted_log_prob(X, params), axis=0)
+
+
+def sample(params: GMMParams, n_samples: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Draw points from the mixture.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    labels : ndarray of shape (n_samples,)
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(params.n_components, size=n_samples, p=params.weights / params.weights.sum())
+    full = params.full_covariances()
+    X = np.empty((n_samples, params.n_features))
+    for j in range(params.n_components):
+        idx = np.flatnonzero(labels == j)
+        if idx.size:
+            X[idx] = rng.multivariate_normal(params.means[j], full[j], size=idx.size, method="cholesky")
+    return X, labels
+
+
+def n_parameters(params: GMMParams) -> int:
+    """Number of free parameters, counted as scikit-learn does."""
+    k, d = params.n_components, params.n_features
+    cov = {"full": k * d * (d + 1) / 2, "diag": k * d, "tied": d * (d + 1) / 2, "spherical": k}[
+        params.covariance_type
+    ]
+    return int(cov + k * d + k - 1)
+
+
+def bic(X, params: GMMParams) -> float:
+    """Bayesian information criterion (lower is better): ``-2 LL + p log n``."""
+    X = check_data(X)
+    return -2.0 * log_likelihood(X, params) + n_parameters(params) * math.log(X.shape[0])
+
+
+def aic(X, params: GMMParams) -> float:
+    """Akaike information criterion (lower is better): ``-2 LL + 2 p``."""
+    return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
+
+
+# --------------------------------------------------------------------------- collapse handling
+def collapsed_components(params: GMMParams, n_samples: int, reg_covar: float = 1e-6) -> tuple[int, ...]:
+    """Components that have collapsed: less than one point's worth of weight, or a covariance whose
+    smallest eigenvalue is no more than about ``reg_covar`` (all of its points at one spot)."""
+    weak = params.weights * n_samples < 1.0
+    eig_min = np.linalg.eigvalsh(params.full_covariances()).min(axis=1)
+    flat = eig_min <= 2.0 * reg_covar
+    return tuple(int(j) for j in np.flatnonzero(weak | flat))
+
+
+def reseed_component(X, params: GMMParams, component: int) -> GMMParams:
+    """Move ``component``'s mean to the worst-explained point (lowest mixture density), give it the
+    data's overall spread and an equal share of the weight; the others keep theirs, rescaled."""
+    X = check_data(X)
+    _check_compatible(X, params)
+    worst = X[int(np.argmin(score_samples(X, params)))]
+    k = params.n_components
+    means = params.means.copy()
+    means[component] = worst
+    weights = params.weights.copy()
+    weights[component] = 0.0
+    weights = weights / weights.sum() * (1.0 - 1.0 / k) if weights.sum() > 0 else np.full(k, 0.0)
+    weights[component] = 1.0 / k
+    weights /= weights.sum()
+    cov = params.covariances.copy()
+    spread = _data_covariance(X, 1e-6)
+    if params.covariance_type == "full":
+        cov[component] = spread
+    elif params.covariance_type == "diag":
+        cov[component] = np.diag(spread)
+    elif params.covariance_type == "spherical":
+        cov[component] = np.diag(spread).mean()
+    return GMMParams(weights, means, cov, params.covariance_type)
+
+
+def remove_component(params: GMMParams, component: int) -> GMMParams:
+    """The mixture without ``component``; the other weights are renormalised."""
+    if params.n_components < 2:
+        raise ParamsError("cannot remove the only component")
+    keep = np.arange(params.n_components) != component
+    weights = params.weights[keep]
+    weights = weights / weights.sum()
+    cov = params.covariances if params.covariance_type == "tied" else params.covariances[keep]
+    return GMMParams(weights, params.means[keep], cov, params.covariance_type)
+
+
+def _data_covariance(X: np.ndarray, reg_covar: float) -> np.ndarray:
+    """Unbiased covariance of the whole data set (as ``numpy.cov``), (n_features, n_features).
+
+    If it is not positive definite (identical or collinear points, or a single point),
+    ``reg_covar`` is added to its diagonal so EM can start.
+    """
+    d = X.shape[1]
+    if X.shape[0] < 2:
+        cov = np.zeros((d, d))
+    else:
+        cov = np.atleast_2d(np.cov(X, rowvar=False))
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        cov = cov + max(reg_covar, 1e-300) * np.eye(d)
+    return cov
+
+
+# --------------------------------------------------------------------------- the fitter
+@dataclass(frozen=True, eq=False)
+class EMSnapshot:
+    """The state of EM after an iteration; immutable, safe to hand to another thread.
+
+    Attributes
+    ----------
+    iteration : int
+        Number of EM iterations done (0: the initial parameters).
+    log_likelihood : float
+        Total log-likelihood of the data under ``params``.
+    change : float
+        ``log_likelihood`` minus that of the previous iteration (NaN at iteration 0).
+    converged : bool
+    params : GMMParams
+    n_samples : int
+    collapsed : tuple of int
+        Components detected as collapsed (see :func:`collapsed_components`).
+    resp : ndarray of shape (n_samples, n_components), float32, or None
+        Responsibilities, when asked for.
+    """
+
+    iteration: int
+    log_likelihood: float
+    change: float
+    converged: bool
+    params: GMMParams
+    n_samples: int
+    collapsed: tuple = ()
+    resp: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.params.weights
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.params.means
+
+    @property
+    def covariances(self) -> np.ndarray:
+        """Full covariance matrices, ndarray of shape (n_components, n_features, n_features)."""
+        return self.params.full_covariances()
+
+    @property
+    def covariance_type(self) -> str:
+        return self.params.covariance_type
+
+    @property
+    def mean_log_likelihood(self) -> float:
+        return self.log_likelihood / self.n_samples
+
+
+def check_settings(tol: float, tol_mode: str, max_iter: int, reg_covar: float) -> None:
+    """Raise ParamsError for settings EM cannot use."""
+    if not (isinstance(tol, (int, float, np.floating)) and math.isfinite(tol) and tol >= 0):
+        raise ParamsError(f"tol must be a finite number >= 0, got {tol!r}")
+    if tol_mode not in TOL_MODES:
+        raise ParamsError(f"tol_mode must be one of {', '.join(TOL_MODES)}, got {tol_mode!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise ParamsError(f"max_iter must be a whole number >= 1, got {max_iter!r}")
+    if not (isinstance(reg_covar, (int, float, np.floating)) and math.isfinite(reg_covar) and reg_covar >= 0):
+        raise ParamsError(f"reg_covar must be a finite number >= 0, got {reg_covar!r}")
+
+
+class EMFitter:
+    """Runs EM on one data set one iteration at a time.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    initial : GMMParams
+        Starting parameters (their covariance type is the model's).
+    tol : float
+        Convergence threshold on the change of the log-likelihood.
+    tol_mode : {'total', 'per-sample'}
+        ``total``: the change of the summed log-likelihood (the notebook's rule);
+        ``per-sample``: the change of its mean (scikit-learn's rule).
+    max_iter : int
+        :meth:`run` stops after this many iterations.
+    reg_covar : float
+        Added to every covariance diagonal after each M-step.
+    fast : bool
+        Use the moment-based fast path of :mod:`gmm_desktop.core.fast` where it is accurate
+        (it falls back to the direct computation by itself otherwise). ``False`` forces the
+        direct computation; both give the same results to about 1e-8.
+
+    Raises
+    ------
+    DataError, ParamsError, FitError
+        For unusable data, parameters or settings.
+    """
+
+    def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
+                 fast=True):
+        check_settings(tol, tol_mode, max_iter, reg_covar)
+        self.X = check_data(X)
+        initial.validated()
+        _check_compatible(self.X, initial)
+        if initial.n_components > self.X.shape[0]:
+            raise FitError(
+                f"{initial.n_components} components but only {self.X.shape[0]} points: "
+                "use at most as many components as points"
+            )
+        self.tol = float(tol)
+        self.tol_mode = tol_mode
+        self.max_iter = int(max_iter)
+        self.reg_covar = float(reg_covar)
+        self.initial = initial
+        self.trace: list[float] = []
+        self._params = initial
+        self._iteration = 0
+        self._converged = False
+        self._moments = None
+        if fast and self.X.shape[1] <= _fast.MAX_FAST_FEATURES:
+            self._moments = _fast.Moments(self.X)
+        self._ll, self._state, _ = self._expect(initial)
+        self._check_finite(self._ll, initial)
+        self._snapshot = EMSnapshot(0, self._ll, math.nan, False, initial, self.X.shape[0],
+                                    collapsed_components(initial, self.X.shape[0], self.reg_covar))
+
+    # -- state
+    @property
+    def params(self) -> GMMParams:
+        return self._params
+
+    @property
+    def iteration(self) -> int:
+        return self._iteration
+
+    @property
+    def converged(self) -> bool:
+        return self._converged
+
+    @property
+    def done(self) -> bool:
+        """True once converged or ``max_iter`` iterations have run."""
+        return self._converged or self._iteration >= self.max_iter
+
+    @property
+    def snapshot(self) -> EMSnapshot:
+        """The latest snapshot (iteration 0 before any step), without responsibilities."""
+        return self._snapshot
+
+    def responsibilities(self) -> np.ndarray:
+        """Responsibilities under the current parameters, float32 (n_samples, n_components)."""
+        return self._expect(self._params, want_resp=True)[2]
+
+    def _expect(self, params: GMMParams, want_resp: bool = False):
+        """E-step of ``params``: total log-likelihood, what the next M-step needs, responsibilities.
+
+        The state is ``("stats", S)`` from the fast path (which computes components too narrow
+        for it directly) or ``("resp", log_resp)`` from the direct computation.
+        """
+        prec_chol = precision_cholesky(params)
+        if self._moments is not None:
+            P, log_det, U = _fast.full_precisions(params, prec_chol)
+            ll, stats, resp = self._moments.e_step(params, P, log_det, U, want_resp)
+            return ll, ("stats", stats), resp
+        log_prob_norm, log_resp = e_step(self.X, params)
+        resp = np.exp(log_resp).T.astype(np.float32) if want_resp else None
+        return float(log_prob_norm.sum()), ("resp", log_resp), resp
+
+    def _maximize(self) -> GMMParams:
+        """M-step from the state of the last E-step."""
+        kind, value = self._state
+        ctype = self._params.covariance_type
+        if kind == "stats":
+            new, exact = self._moments.m_step(value, ctype, self.reg_covar)
+            narrow = set(np.flatnonzero(self._moments.condition(new) > _fast.MAX_CONDITION).tolist())
+            if narrow <= exact:
+                return new
+            # the new covariances are too narrow for the expanded moments: recompute directly
+            value = e_step(self.X, self._params)[1]
+        return m_step(self.X, np.exp(value), ctype, self.reg_covar)
+
+    # -- work
+    def step(self, return_resp: bool = False) -> EMSnapshot:
+        """Run exactly one EM iteration (M-step, then the E-step of the new parameters).
+
+        Raises
+        ------
+        FitError
+            When the new parameters are unusable (a covariance not positive definite, overflow).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = self._maximize()
+        self._check_params_finite(new)
+        ll, state, resp = self._expect(new, want_resp=return_resp)
+        self._check_finite(ll, new)
+        change = ll - self._ll
+        measure = change / self.X.shape[0] if self.tol_mode == "per-sample" else change
+        self._params, self._state, self._ll = new, state, ll
+        self._iteration += 1
+        self._converged = abs(measure) < self.tol
+        self.trace.append(ll)
+        self._snapshot = EMSnapshot(
+            self._iteration, ll, change, self._converged, new, self.X.shape[0],
+            collapsed_components(new, self.X.shape[0], self.reg_covar),
+        )
+        if return_resp:
+            return EMSnapshot(**{**self._snapshot.__dict__, "resp": resp})
+        return self._snapshot
+
+    def run(self, callback=None) -> EMSnapshot:
+        """Iterate until converged or ``max_iter``; ``callback(snapshot)`` after each iteration."""
+        while not self.done:
+            snap = self.step()
+            if callback is not None:
+                callback(snap)
+        return self._snapshot
+
+    def _check_params_finite(self, params: GMMParams) -> None:
+        if not (np.all(np.isfinite(params.means)) and np.all(np.isfinite(params.covariances))):
+            raise FitError(
+                "the M-step overflowed: the data's values are too large for double precision "
+                f"(largest magnitude {np.max(np.abs(self.X)):.3g}). Divide the data by a constant "
+                "(for example standardise each column) and fit again"
+            )
+
+    def _check_finite(self, ll: float, params: GMMParams) -> None:
+        if not math.isfinite(ll):
+            raise FitError(
+                "the log-likelihood is not finite: the data's scale "
+                f"(largest magnitude {np.max(np.abs(self.X)):.3g}) is outside what double precision "
+                "can handle with these covariances. Scale the data (for example standardise each "
+                "column) or use a larger reg_covar"
+            )
+
+
+def fit(X, initial: GMMParams, **settings) -> tuple[EMSnapshot, EMFitter]:
+    """Run EM to convergence; returns the final snapshot and the fitter (for its trace)."""
+    fitter = EMFitter(X, initial, **settings)
+    return fitter.run(), fitter

@@ -1,0 +1,68 @@
+"""Ellipse outlines of Gaussian components, for drawing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ellipse_axes(covariance) -> tuple[np.ndarray, np.ndarray]:
+    """Half-axis lengths at one sigma and their directions.
+
+    Parameters
+    ----------
+    covariance : array-like of shape (2, 2)
+
+    Returns
+    -------
+    radii : ndarray of shape (2,)
+        Square roots of the eigenvalues, smallest first.
+    axes : ndarray of shape (2, 2)
+        Unit eigenvectors as columns.
+    """
+    vals, vecs = np.linalg.eigh(np.asarray(covariance, dtype=float))
+    return np.sqrt(np.clip(vals, 0.0, None)), vecs
+
+
+def ellipse_points(mean, covariance, n_sigma: float = 1.0, n_points: int = 100) -> np.ndarray:
+    """Closed outline of the ``n_sigma`` ellipse of a 2-D Gaussian.
+
+    Parameters
+    ----------
+    mean : array-like of shape (2,)
+    covariance : array-like of shape (2, 2)
+    n_sigma : float
+        Mahalanobis radius of the outline.
+    n_points : int
+        Points on the outline; the last equals the first.
+
+    Returns
+    -------
+    points : ndarray of shape (n_points, 2)
+    """
+    radii, axes = ellipse_axes(covariance)
+    t = np.linspace(0.0, 2.0 * np.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * (n_sigma * radii)
+    return np.asarray(mean, dtype=float)[None, :] + circle @ axes.T
+
+
+def ellipses_points(means, covariances, sigmas=(1.0, 2.0, 3.0), n_points: int = 100) -> np.ndarray:
+    """Outlines for many components and radii at once.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_components, 2)
+    covariances : array-like of shape (n_components, 2, 2)
+    sigmas : sequence of float
+
+    Returns
+    -------
+    points : ndarray of shape (n_components, len(sigmas), n_points, 2)
+    """
+    means = np.asarray(means, dtype=float)
+    vals, vecs = np.linalg.eigh(np.asarray(covariances, dtype=float))
+    radii = np.sqrt(np.clip(vals, 0.0, None))  # (K, 2)
+    t = np.linspace(0.0, 2.0 * np.pi, n_points)
+    unit = np.stack([np.cos(t), np.sin(t)], axis=1)  # (P, 2)
+    s = np.asarray(sigmas, dtype=float)
+    scaled = unit[None, None, :, :] * (s[None, :, None, None] * radii[:, None, None, :])  # (K, S, P, 2)
+    return means[:, None, None, :] + np.einsum("kspj,kij->kspi", scaled, vecs)

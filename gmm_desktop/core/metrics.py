@@ -1,0 +1,43 @@
+"""Agreement between two clusterings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _comb2(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x * (x - 1.0) / 2.0
+
+
+def adjusted_rand_index(labels_true, labels_pred) -> float:
+    """Adjusted Rand index (Hubert and Arabie), as scikit-learn's ``adjusted_rand_score``.
+
+    Parameters
+    ----------
+    labels_true, labels_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    float
+        1.0 for identical clusterings (up to renaming), about 0.0 for random ones.
+    """
+    a = np.asarray(labels_true).ravel()
+    b = np.asarray(labels_pred).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"label arrays differ in length: {a.shape[0]} and {b.shape[0]}")
+    n = a.shape[0]
+    _, ai = np.unique(a, return_inverse=True)
+    _, bi = np.unique(b, return_inverse=True)
+    table = np.bincount(ai * (bi.max() + 1) + bi, minlength=(ai.max() + 1) * (bi.max() + 1)) if n else np.zeros(1)
+    sum_comb = _comb2(table).sum()
+    sum_a = _comb2(np.bincount(ai)).sum() if n else 0.0
+    sum_b = _comb2(np.bincount(bi)).sum() if n else 0.0
+    total = _comb2(n)
+    if total == 0:
+        return 1.0
+    expected = sum_a * sum_b / total
+    maximum = (sum_a + sum_b) / 2.0
+    if maximum == expected:  # both trivial (one cluster each, or all singletons)
+        return 1.0
+    return float((sum_comb - expected) / (maximum - expected))

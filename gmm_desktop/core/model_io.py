@@ -1,0 +1,289 @@
+"""Model files: plain JSON, format ``gmm-desktop-model`` version 1 (see docs/model-format.md).
+
+Saving is atomic (a temporary file in the same folder, fsync'ed, then renamed), and loading only
+parses JSON and validates it: nothing in a model file is ever executed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from gmm_desktop import __version__
+from gmm_desktop.core.errors import GMMError, ModelFileError, ParamsError
+from gmm_desktop.core.fileio import atomic_write_text
+from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, compact_from_full
+
+FORMAT = "gmm-desktop-model"
+FORMAT_VERSION = 1
+#: Refuse model files larger than this (a model of 1,000 components in 100 dimensions is ~200 MB).
+MAX_MODEL_BYTES = 512 * 1024 * 1024
+
+
+def data_sha256(X) -> str:
+    """SHA-256 of the feature matrix as float64, C order, little-endian bytes."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(X, dtype="<f8").tobytes()).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class SavedModel:
+    """A model file's contents, validated.
+
+    Attributes
+    ----------
+    params : GMMParams
+    initial : GMMParams or None
+        The starting parameters of the fit, when the file has them.
+    log_likelihood : float or None
+    trace : tuple of float
+        Total log-likelihood after each iteration.
+    n_iter : int
+    converged : bool
+    settings : dict
+    feature_names : list of str
+    data : dict
+        ``n_samples``, ``sha256``, ``source`` of the training data, as saved.
+    created, app_version : str
+    """
+
+    params: GMMParams
+    initial: GMMParams | None = None
+    log_likelihood: float | None = None
+    trace: tuple = ()
+    n_iter: int = 0
+    converged: bool = False
+    settings: dict = field(default_factory=dict)
+    feature_names: list = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+    created: str = ""
+    app_version: str = ""
+
+
+def _params_json(params: GMMParams) -> dict:
+    return {
+        "weights": params.weights.tolist(),
+        "means": params.means.tolist(),
+        "covariances": params.full_covariances().tolist(),
+    }
+
+
+def model_to_dict(
+    params: GMMParams,
+    *,
+    X,
+    initial: GMMParams | None = None,
+    trace=(),
+    converged: bool = False,
+    settings: dict | None = None,
+    feature_names=None,
+    source: str = "",
+    log_likelihood: float | None = None,
+) -> dict:
+    """The JSON document for a fitted model.
+
+    Parameters
+    ----------
+    params : GMMParams
+        The fitted parameters.
+    X : ndarray of shape (n_samples, n_features)
+        The training data (for its size, its SHA-256 and, when ``log_likelihood`` is not
+        given and ``trace`` is empty, the log-likelihood).
+    initial : GMMParams, optional
+    trace : sequence of float
+        Total log-likelihood after each iteration; ``n_iter`` is its length.
+    """
+    from gmm_desktop.core.em import log_likelihood as total_log_likelihood
+
+    X = np.asarray(X, dtype=np.float64)
+    trace = [float(v) for v in trace]
+    if log_likelihood is None:
+        log_likelihood = trace[-1] if trace else total_log_likelihood(X, params)
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(params.n_features)]
+    if len(names) != params.n_features:
+        names = [f"x{i}" for i in range(params.n_features)]
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "app_version": __version__,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "covariance_type": params.covariance_type,
+        "n_components": params.n_components,
+        "n_features": params.n_features,
+        "feature_names": names,
+        **_params_json(params),
+        "log_likelihood": float(log_likelihood),
+        "log_likelihood_trace": trace,
+        "n_iter": len(trace),
+        "converged": bool(converged),
+        "settings": dict(settings or {}),
+        "data": {"n_samples": int(X.shape[0]), "sha256": data_sha256(X), "source": str(source)},
+    }
+    if initial is not None:
+        doc["initial"] = _params_json(initial)
+    return doc
+
+
+def save_model(path, params: GMMParams, **kwargs) -> None:
+    """Write a model file atomically (arguments as :func:`model_to_dict`).
+
+    Raises
+    ------
+    ModelFileError
+        When the file cannot be written (the folder is missing or read-only, the disk is full);
+        an existing file at ``path`` is left untouched.
+    """
+    doc = model_to_dict(params, **kwargs)
+    for key in ("log_likelihood",):
+        if not math.isfinite(doc[key]):
+            raise ModelFileError("the model's log-likelihood is not finite; refit before saving")
+    text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise ModelFileError(
+            f"could not save the model to {os.fspath(path)!r}: {exc.strerror or exc}; "
+            "choose another folder or free some disk space (nothing was overwritten)"
+        ) from None
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _array(doc: dict, key: str, shape: tuple, where: str) -> np.ndarray:
+    if key not in doc:
+        raise ModelFileError(f"{where}: the key {key!r} is missing")
+    try:
+        arr = np.asarray(doc[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: {key!r} must be an array of numbers of shape {shape}") from None
+    if arr.shape != shape:
+        raise ModelFileError(f"{where}: {key!r} must have shape {shape}, found {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ModelFileError(f"{where}: {key!r} contains non-finite numbers")
+    return arr
+
+
+def _params_from_doc(doc: dict, ctype: str, k: int, d: int, where: str) -> GMMParams:
+    weights = _array(doc, "weights", (k,), where)
+    means = _array(doc, "means", (k, d), where)
+    full = _array(doc, "covariances", (k, d, d), where)
+    if not np.allclose(full, np.swapaxes(full, 1, 2), rtol=1e-9, atol=0):
+        raise ModelFileError(f"{where}: the covariances are not symmetric")
+    try:
+        np.linalg.cholesky(full)
+    except np.linalg.LinAlgError:
+        raise ModelFileError(f"{where}: a covariance matrix is not positive definite") from None
+    try:
+        return GMMParams(weights, means, compact_from_full(full, ctype), ctype).validated()
+    except ParamsError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
+
+
+def load_model(path) -> SavedModel:
+    """Read and validate a model file.
+
+    Raises
+    ------
+    ModelFileError
+        With a message naming the file and the problem: not JSON (or truncated), another format,
+        a newer format version, wrong shapes, non-finite numbers, weights not summing to 1,
+        covariances not symmetric positive definite.
+    """
+    where = Path(path).name or os.fspath(path)
+    try:
+        p = Path(path)
+        if p.is_dir():
+            raise ModelFileError(f"{where} is a folder, not a model file")
+        if p.stat().st_size > MAX_MODEL_BYTES:
+            raise ModelFileError(f"{where} is too large to be a model file")
+        text = p.read_text(encoding="utf-8-sig")
+    except ModelFileError:
+        raise
+    except FileNotFoundError:
+        raise ModelFileError(f"{os.fspath(path)}: no such file; check the path") from None
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{where} is not a text file, so not a model file (expected JSON)") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {where}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        msg = getattr(exc, "msg", str(exc))
+        line = getattr(exc, "lineno", None)
+        at = f" (line {line})" if line else ""
+        raise ModelFileError(
+            f"{where} is not valid JSON{at}: {msg}; the file may be truncated or not a model file"
+        ) from None
+    return model_from_dict(doc, where)
+
+
+def model_from_dict(doc, where: str = "model") -> SavedModel:
+    """Validate a parsed model document (see :func:`load_model`)."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ModelFileError(f"{where} is not a gmm-desktop model (format is {found!r}, expected {FORMAT!r})")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{where}: format_version must be a positive whole number, found {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where} has format version {version}, newer than this program reads ({FORMAT_VERSION}); "
+            "update gmm-desktop to open it"
+        )
+    ctype = doc.get("covariance_type")
+    if ctype not in COVARIANCE_TYPES:
+        raise ModelFileError(f"{where}: covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, found {ctype!r}")
+    k, d = doc.get("n_components"), doc.get("n_features")
+    for name, value in (("n_components", k), ("n_features", d)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ModelFileError(f"{where}: {name} must be a whole number >= 1, found {value!r}")
+    params = _params_from_doc(doc, ctype, k, d, where)
+    if ctype == "tied" and not np.allclose(params.full_covariances(), _array(doc, "covariances", (k, d, d), where)):
+        raise ModelFileError(f"{where}: a tied model must have the same covariance for every component")
+    initial = None
+    if isinstance(doc.get("initial"), dict):
+        initial = _params_from_doc(doc["initial"], ctype, k, d, f"{where} (initial)")
+    trace = doc.get("log_likelihood_trace", [])
+    try:
+        trace = tuple(float(v) for v in trace)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: log_likelihood_trace must be a list of numbers") from None
+    if not all(math.isfinite(v) for v in trace):
+        raise ModelFileError(f"{where}: log_likelihood_trace contains non-finite numbers")
+    ll = doc.get("log_likelihood")
+    if ll is not None and (not isinstance(ll, (int, float)) or isinstance(ll, bool) or not math.isfinite(ll)):
+        raise ModelFileError(f"{where}: log_likelihood must be a finite number, found {ll!r}")
+    names = doc.get("feature_names") or [f"x{i}" for i in range(d)]
+    if not isinstance(names, list) or len(names) != d or not all(isinstance(s, str) for s in names):
+        raise ModelFileError(f"{where}: feature_names must be a list of {d} strings")
+    n_iter = doc.get("n_iter", len(trace))
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0:
+        raise ModelFileError(f"{where}: n_iter must be a whole number >= 0, found {n_iter!r}")
+    settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else {}
+    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    return SavedModel(
+        params=params,
+        initial=initial,
+        log_likelihood=None if ll is None else float(ll),
+        trace=trace,
+        n_iter=n_iter,
+        converged=bool(doc.get("converged", False)),
+        settings=settings,
+        feature_names=names,
+        data=data,
+        created=str(doc.get("created", "")),
+        app_version=str(doc.get("app_version", "")),
+    )
+
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "data_sha256", "load_model", "model_from_dict",
+           "model_to_dict", "save_model", "GMMError"]
