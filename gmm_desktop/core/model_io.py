@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gmm_desktop import __version__
+from gmm_desktop.core.datasets import data_sha256
 from gmm_desktop.core.errors import GMMError, ModelFileError, ParamsError
 from gmm_desktop.core.fileio import atomic_write_text
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, compact_from_full
@@ -24,13 +25,6 @@ FORMAT = "gmm-desktop-model"
 FORMAT_VERSION = 1
 #: Refuse model files larger than this (a model of 1,000 components in 100 dimensions is ~200 MB).
 MAX_MODEL_BYTES = 512 * 1024 * 1024
-
-
-def data_sha256(X) -> str:
-    """SHA-256 of the feature matrix as float64, C order, little-endian bytes."""
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(X, dtype="<f8").tobytes()).hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
