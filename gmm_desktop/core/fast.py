@@ -33,8 +33,10 @@ from gmm_desktop.core.params import GMMParams
 MAX_CONDITION = 1e9
 #: The fast path is used up to this many features (the feature count grows as D^2 / 2).
 MAX_FAST_FEATURES = 8
-#: Points per block, times the number of components (keeps a block's (K, n) arrays in cache).
-BLOCK_ELEMENTS = 1 << 16
+#: Points per block times components times features. Below OpenBLAS's threshold for threading a
+#: product (65536 * 4), so each block's products run on the calling thread: the blocks themselves
+#: are spread over threads, and BLAS threads never spin against them. Also keeps blocks in cache.
+BLOCK_ELEMENTS = 200_000
 #: Smallest data set worth splitting across threads.
 MIN_PARALLEL_SAMPLES = 50_000
 
@@ -135,7 +137,7 @@ class Moments:
         k = params.n_components
         n = self.n_samples
         resp_out = np.empty((n, k), dtype=np.float32) if want_resp else None
-        block = max(1024, BLOCK_ELEMENTS // k)
+        block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
         bounds = list(range(0, n, block)) + [n]
         spans = list(zip(bounds[:-1], bounds[1:]))
         threads = _n_threads() if n >= MIN_PARALLEL_SAMPLES else 1
