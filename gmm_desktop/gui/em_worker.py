@@ -1,0 +1,263 @@
+"""EM on a worker thread: the worker owns the fitter; the controller talks to it with queued signals.
+
+The worker lives on its own ``QThread``. On ``thread.started`` it makes a ``QTimer`` (its child) whose
+every timeout runs exactly one EM iteration. The controller, on the GUI thread, turns run / pause /
+step / restart into signals connected to the worker's slots; Qt queues them, so they run in order
+between iterations and no flag or mutex is shared. The worker's results come back as queued signals
+to the controller, which re-emits them on the GUI thread, dropping those of a fitter it has since
+replaced.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from gmm_desktop.core.em import EMFitter
+from gmm_desktop.core.errors import GMMError
+
+IDLE, PAUSED, RUNNING, DONE = "idle", "paused", "running", "done"
+
+_controllers: set["EMController"] = set()
+
+
+def live_controllers() -> list["EMController"]:
+    """Controllers whose thread has not been shut down (tests check that none is left running)."""
+    return list(_controllers)
+
+
+def shutdown_all() -> None:
+    """Shut down every controller's thread (connected to ``QApplication.aboutToQuit``)."""
+    for controller in live_controllers():
+        controller.shutdown()
+
+
+atexit.register(shutdown_all)  # a thread still running at exit would abort the interpreter
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, GMMError):
+        return str(exc)
+    return f"EM stopped because of an unexpected error ({type(exc).__name__}: {exc}). Reset and try again."
+
+
+class EMWorker(QObject):
+    """Owns an :class:`~gmm_desktop.core.em.EMFitter`; runs on the controller's thread.
+
+    Every signal carries the generation of the fitter it comes from (bumped by each restart).
+    """
+
+    restarted = Signal(int, object)  # generation, EMSnapshot at iteration 0 (with resp)
+    iterated = Signal(int, object)  # generation, EMSnapshot (with resp)
+    state_changed = Signal(int, str)  # generation, IDLE | PAUSED | RUNNING | DONE
+    failed = Signal(int, str)  # generation, user-ready message
+
+    def __init__(self):
+        super().__init__()
+        self._fitter: EMFitter | None = None
+        self._generation = 0
+        self._delay_ms = 0
+        self._timer: QTimer | None = None
+
+    @Slot()
+    def on_thread_started(self) -> None:
+        self._timer = QTimer(self)
+        self._timer.setInterval(self._delay_ms)
+        self._timer.timeout.connect(self._on_timeout)
+
+    @Slot(int, object, object, object)
+    def restart(self, generation: int, X, initial, settings: dict) -> None:
+        """Build a new fitter from ``initial`` (GMMParams) and EM ``settings``, paused at iteration 0."""
+        self._timer.stop()
+        self._generation = generation
+        try:
+            self._fitter = EMFitter(X, initial, **settings)
+            snapshot = dataclasses.replace(self._fitter.snapshot, resp=self._fitter.responsibilities())
+        except Exception as exc:  # noqa: BLE001 - every error must reach the window
+            self._fitter = None
+            self.failed.emit(generation, _error_text(exc))
+            self.state_changed.emit(generation, IDLE)
+            return
+        self.restarted.emit(generation, snapshot)
+        self.state_changed.emit(generation, PAUSED)
+
+    @Slot(int)
+    def clear(self, generation: int) -> None:
+        self._timer.stop()
+        self._generation = generation
+        self._fitter = None
+        self.state_changed.emit(generation, IDLE)
+
+    @Slot()
+    def run(self) -> None:
+        if self._fitter is None or self._fitter.done:
+            self._emit_state()
+            return
+        self._timer.start()
+        self.state_changed.emit(self._generation, RUNNING)
+
+    @Slot()
+    def pause(self) -> None:
+        self._timer.stop()
+        self._emit_state()
+
+    @Slot()
+    def step(self) -> None:
+        self._timer.stop()
+        if self._fitter is not None:
+            self._iterate()
+        self._emit_state()
+
+    @Slot(int)
+    def set_delay(self, delay_ms: int) -> None:
+        self._delay_ms = delay_ms
+        if self._timer is not None:
+            self._timer.setInterval(delay_ms)
+
+    @Slot()
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        if not self._iterate() or self._fitter.done:
+            self._timer.stop()
+            self._emit_state()
+
+    def _iterate(self) -> bool:
+        try:
+            snapshot = self._fitter.step(return_resp=True)
+        except Exception as exc:  # noqa: BLE001 - caught per iteration, reported, EM pauses
+            self._timer.stop()
+            self.failed.emit(self._generation, _error_text(exc))
+            return False
+        self.iterated.emit(self._generation, snapshot)
+        return True
+
+    def _emit_state(self) -> None:
+        if self._fitter is None:
+            state = IDLE
+        elif self._timer.isActive():
+            state = RUNNING
+        else:
+            state = DONE if self._fitter.done else PAUSED
+        self.state_changed.emit(self._generation, state)
+
+
+class EMController(QObject):
+    """The GUI-thread face of the worker: requests go out as queued signals, results come back as
+    the relay signals below (always emitted on the GUI thread: wait on these in tests)."""
+
+    restarted = Signal(object)  # EMSnapshot at iteration 0 of a new fitter
+    iterated = Signal(object)  # EMSnapshot
+    state_changed = Signal(str)  # IDLE | PAUSED | RUNNING | DONE
+    failed = Signal(str)  # user-ready message; EM is paused
+
+    _restart_requested = Signal(int, object, object, object)
+    _clear_requested = Signal(int)
+    _run_requested = Signal()
+    _pause_requested = Signal()
+    _step_requested = Signal()
+    _delay_requested = Signal(int)
+    _stop_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._generation = 0
+        self._state = IDLE
+        self._thread = QThread()
+        self._thread.setObjectName("EMWorkerThread")
+        self._worker = EMWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.on_thread_started)
+        self._thread.finished.connect(self._worker.deleteLater)
+        for request, slot in (
+            (self._restart_requested, self._worker.restart),
+            (self._clear_requested, self._worker.clear),
+            (self._run_requested, self._worker.run),
+            (self._pause_requested, self._worker.pause),
+            (self._step_requested, self._worker.step),
+            (self._delay_requested, self._worker.set_delay),
+            (self._stop_requested, self._worker.stop),
+        ):
+            request.connect(slot)
+        self._worker.restarted.connect(self._on_worker_restarted)
+        self._worker.iterated.connect(self._on_worker_iterated)
+        self._worker.state_changed.connect(self._on_worker_state_changed)
+        self._worker.failed.connect(self._on_worker_failed)
+        _controllers.add(self)
+        self._thread.start()
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def is_thread_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    # -- requests (GUI thread)
+    def restart(self, X, initial, settings: dict) -> None:
+        """Replace the fitter: EM restarts, paused, from ``initial`` (GMMParams)."""
+        self._generation += 1
+        self._set_state(PAUSED)
+        self._restart_requested.emit(self._generation, X, initial, dict(settings))
+
+    def clear(self) -> None:
+        """Drop the fitter (no means placed)."""
+        self._generation += 1
+        self._set_state(IDLE)
+        self._clear_requested.emit(self._generation)
+
+    def run(self) -> None:
+        if self._state == PAUSED:
+            self._set_state(RUNNING)
+        self._run_requested.emit()
+
+    def pause(self) -> None:
+        self._pause_requested.emit()
+
+    def step(self) -> None:
+        self._step_requested.emit()
+
+    def set_delay(self, delay_ms: int) -> None:
+        self._delay_requested.emit(int(delay_ms))
+
+    def shutdown(self) -> None:
+        """Stop EM and the thread, and wait for it; safe to call twice."""
+        if self._thread is None:
+            return
+        self._generation += 1  # anything still queued for us is dropped
+        self._stop_requested.emit()
+        self._thread.quit()
+        self._thread.wait()
+        self._thread = None
+        self._worker = None
+        _controllers.discard(self)
+
+    # -- relays (GUI thread)
+    @Slot(int, object)
+    def _on_worker_restarted(self, generation: int, snapshot) -> None:
+        if generation == self._generation:
+            self.restarted.emit(snapshot)
+
+    @Slot(int, object)
+    def _on_worker_iterated(self, generation: int, snapshot) -> None:
+        if generation == self._generation:
+            self.iterated.emit(snapshot)
+
+    @Slot(int, str)
+    def _on_worker_state_changed(self, generation: int, state: str) -> None:
+        if generation == self._generation:
+            self._set_state(state)
+
+    @Slot(int, str)
+    def _on_worker_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.failed.emit(message)
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,615 @@
+"""The main window: actions, menus, toolbar and status bar; it wires the session, the views and the panel.
+
+For scripts and tests (CONTRACTS.md section 4): :func:`create_main_window`, and on the window
+``load_data(path)``, ``save_model(path)``, ``open_model(path)`` and the read-only ``snapshot``.
+Errors are shown in a window-modal message box (never a crash) through :meth:`MainWindow._show_error`;
+the last one's text is kept in ``last_error``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle, QVBoxLayout,
+    QWidget,
+)
+
+from gmm_desktop.core import datasets, model_io
+from gmm_desktop.core.em import check_data, check_settings, remove_component, reseed_component
+from gmm_desktop.core.errors import DataError, GMMError
+from gmm_desktop.core.init import kmeanspp_means
+from gmm_desktop.core.metrics import adjusted_rand_index
+from gmm_desktop.gui.collapse_banner import CollapseBanner
+from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
+from gmm_desktop.gui.export import export_plot
+from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
+from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
+from gmm_desktop.gui.scatter_canvas import ScatterCanvas
+from gmm_desktop.gui.session import MeansCommand, Session
+from gmm_desktop.gui.settings_panel import SettingsPanel
+
+APP_NAME = "gmm-desktop"
+DATA_FILTER = "Data files (*.csv *.tsv *.txt *.npy *.npz);;All files (*)"
+MODEL_FILTER = "Model files (*.json);;All files (*)"
+IMAGE_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
+_STATE_TEXT = {  # state -> (text, colour) in the status bar
+    IDLE: ("No means placed", "#555555"),
+    PAUSED: ("Paused · not converged", "#555555"),
+    RUNNING: ("Running…", "#0B5CAD"),
+    DONE: ("Stopped at max iterations · not converged", "#B45F06"),
+    "converged": ("✔ Converged", "#1B7F3B"),
+}
+
+
+def settings_store() -> QSettings:
+    """The app's persistent settings (an ini file in the user's configuration folder)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, APP_NAME, APP_NAME)
+
+
+class MainWindow(QMainWindow):
+    """Fit a Gaussian mixture by EM while you watch.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_features), str, os.PathLike or None
+        The data to open; None for the demo data set (the notebook's four clusters).
+    """
+
+    #: Ask before closing with a fitted model that was never saved (tests turn this off).
+    ask_to_save_on_close = True
+
+    def __init__(self, data=None):
+        super().__init__()
+        self.setWindowTitle("GMM desktop")
+        self.last_error = ""
+        self.session = Session(self)
+        self.undo_stack = QUndoStack(self)
+        self.canvas = ScatterCanvas(self.session)
+        self.loglik_plot = LogLikelihoodPlot(self.session)
+        self.panel = SettingsPanel(self.session)
+        self.banner = CollapseBanner(self.session)
+        self._store = settings_store()
+        self._last_dir = str(self._store.value("paths/last_dir", str(Path.home())))
+        self._model_path: str | None = None
+        self._kmeanspp_seed = 0
+        self._create_actions()
+        self._create_menus_and_toolbar()
+        self._create_status_bar()
+        self._create_layout()
+        self.setAcceptDrops(True)
+        self._restore_settings()
+        self._connect()
+        self._on_state_changed(IDLE)
+        self._set_dataset(datasets.demo_dataset())
+        if isinstance(data, (str, os.PathLike)):
+            self.load_data(data)
+        elif data is not None:
+            self._load_array(data)
+
+    # ------------------------------------------------------------------ construction
+    def _action(self, name: str, text: str, slot=None, shortcuts=(), icon=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        keys = ", ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
+        action.setToolTip((tip or text.replace("&", "").replace("…", "")) + (f" ({keys})" if keys else ""))
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _create_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.actionOpenData = self._action("actionOpenData", "&Open data…", self._on_open_data_triggered,
+                                           [QKeySequence.StandardKey.Open], sp.SP_DialogOpenButton)
+        self.actionGenerateData = self._action("actionGenerateData", "&Generate data…",
+                                               self._on_generate_data_triggered, ["Ctrl+G"], sp.SP_FileIcon)
+        self.actionSkipInvalid = self._action("actionSkipInvalidRows", "Skip rows with invalid values",
+                                              tip="Open data files leaving out rows with empty or non-numeric cells")
+        self.actionSkipInvalid.setCheckable(True)
+        self.actionOpenModel = self._action("actionOpenModel", "Open &model…", self._on_open_model_triggered,
+                                            ["Ctrl+Shift+O"], sp.SP_DirOpenIcon)
+        self.actionSaveModel = self._action("actionSaveModel", "&Save model", self._on_save_model_triggered,
+                                            [QKeySequence.StandardKey.Save], sp.SP_DialogSaveButton)
+        self.actionSaveModelAs = self._action("actionSaveModelAs", "Save model &as…",
+                                              self._on_save_model_as_triggered, ["Ctrl+Shift+S"])
+        self.actionExportCanvas = self._action("actionExportCanvas", "Export &canvas…",
+                                               self._on_export_canvas_triggered)
+        self.actionExportPlot = self._action("actionExportPlot", "Export &log-likelihood plot…",
+                                             self._on_export_plot_triggered)
+        self.actionQuit = self._action("actionQuit", "&Quit", self.close, [QKeySequence.StandardKey.Quit])
+        self.actionRun = self._action("actionRun", "&Run", self.session.run, icon=sp.SP_MediaPlay,
+                                      tip="Run EM to convergence (Space runs or pauses)")
+        self.actionPause = self._action("actionPause", "&Pause", self.session.pause, icon=sp.SP_MediaPause,
+                                        tip="Pause EM (Space runs or pauses)")
+        self.actionRunPause = self._action("actionRunPause", "Run / pause", self._on_run_pause_triggered,
+                                           ["Space"])
+        self.actionStep = self._action("actionStep", "&Step", self.session.step, ["N", "Right"],
+                                       sp.SP_MediaSkipForward, "One EM iteration")
+        self.actionReset = self._action("actionReset", "R&eset", self.session.restart, ["R"],
+                                        sp.SP_MediaSkipBackward, "Back to the placed means")
+        self.actionUndo = self._action("actionUndo", "&Undo", self.undo_stack.undo,
+                                       [QKeySequence.StandardKey.Undo], sp.SP_ArrowBack)
+        self.actionRedo = self._action("actionRedo", "Re&do", self.undo_stack.redo,
+                                       ["Ctrl+Shift+Z", QKeySequence.StandardKey.Redo], sp.SP_ArrowForward)
+        self.actionDeleteMean = self._action("actionDeleteMean", "&Delete mean", self._on_delete_mean_triggered,
+                                             [QKeySequence.StandardKey.Delete, "Backspace"],
+                                             tip="Delete the mean under the mouse, or the last one placed")
+        self.actionClearMeans = self._action("actionClearMeans", "&Clear means", self._on_clear_means_triggered,
+                                             icon=sp.SP_DialogDiscardButton)
+        self.actionKmeansPP = self._action("actionKmeansPP", "Place means by &k-means++",
+                                           self.panel.kmeanspp_button.click)
+
+    def _create_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        menus = {
+            "&File": [self.actionOpenData, self.actionGenerateData, self.actionSkipInvalid, None,
+                      self.actionOpenModel, self.actionSaveModel, self.actionSaveModelAs, None,
+                      self.actionExportCanvas, self.actionExportPlot, None, self.actionQuit],
+            "&Edit": [self.actionUndo, self.actionRedo, None, self.actionDeleteMean, self.actionClearMeans,
+                      self.actionKmeansPP],
+            "E&M": [self.actionRun, self.actionPause, self.actionRunPause, self.actionStep, self.actionReset],
+        }
+        for title, actions in menus.items():
+            menu = bar.addMenu(title)
+            for action in actions:
+                if action is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolBar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.actionOpenData, self.actionGenerateData, None, self.actionRun, self.actionPause,
+                       self.actionStep, self.actionReset, None, self.actionUndo, self.actionRedo,
+                       self.actionClearMeans, None, self.actionOpenModel, self.actionSaveModel):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+
+    def _create_status_bar(self) -> None:
+        self._status = {}
+        for name in ("state", "iteration", "log_likelihood", "change", "points", "ari"):
+            label = QLabel()
+            label.setObjectName(f"status_{name}")
+            label.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(label)
+            self._status[name] = label
+
+    def _create_layout(self) -> None:
+        left = QWidget()
+        box = QVBoxLayout(left)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        box.addWidget(self.banner)
+        box.addWidget(self.canvas, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._right = QSplitter(Qt.Orientation.Vertical)
+        self._right.addWidget(self.loglik_plot)
+        self._right.addWidget(scroll)
+        self._right.setSizes([300, 420])
+        self._splitter = QSplitter(Qt.Orientation.Horizontal)
+        self._splitter.setObjectName("mainSplitter")
+        self._splitter.addWidget(left)
+        self._splitter.addWidget(self._right)
+        self._splitter.setStretchFactor(0, 1)
+        self._splitter.setSizes([880, 380])
+        self._splitter.setContentsMargins(6, 6, 6, 0)
+        self.setCentralWidget(self._splitter)
+        self.resize(1280, 800)
+
+    def _connect(self) -> None:
+        session = self.session
+        session.state_changed.connect(self._on_state_changed)
+        session.fit_changed.connect(self._on_fit_changed)
+        session.means_changed.connect(self._on_means_changed)
+        session.failed.connect(self._on_em_failed)
+        self.canvas.mean_added.connect(self._on_mean_added)
+        self.canvas.mean_moved.connect(self._on_mean_moved)
+        self.canvas.mean_removed.connect(self._on_mean_removed)
+        self.panel.settings_changed.connect(session.set_settings)
+        self.panel.delay_changed.connect(session.controller.set_delay)
+        self.panel.hard_labels_toggled.connect(self.canvas.set_hard_labels)
+        self.panel.truth_toggled.connect(self.canvas.set_truth_visible)
+        self.panel.kmeanspp_requested.connect(self._on_kmeanspp_requested)
+        self.banner.reseed_requested.connect(self._on_reseed_requested)
+        self.banner.remove_requested.connect(self._on_remove_requested)
+        self.undo_stack.canUndoChanged.connect(self.actionUndo.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.actionRedo.setEnabled)
+        self.undo_stack.undoTextChanged.connect(lambda text: self.actionUndo.setText(f"&Undo {text}".strip()))
+        self.undo_stack.redoTextChanged.connect(lambda text: self.actionRedo.setText(f"Re&do {text}".strip()))
+        self.actionUndo.setIconText("Undo")
+        self.actionRedo.setIconText("Redo")
+        self.actionUndo.setEnabled(False)
+        self.actionRedo.setEnabled(False)
+
+    # ------------------------------------------------------------------ automation surface
+    @property
+    def snapshot(self):
+        """The latest EM state (``EMSnapshot``), or None before the first iteration."""
+        return self.session.snapshot
+
+    @property
+    def means(self) -> np.ndarray:
+        """The placed initial means, ndarray of shape (K, 2)."""
+        return self.session.means.copy()
+
+    def load_data(self, path, columns=None) -> bool:
+        """Open a data file; with more than two feature columns, ask which two (unless ``columns``).
+
+        On error the message is shown and the data already loaded stays. Returns True on success.
+        """
+        drop = self.actionSkipInvalid.isChecked()
+        try:
+            dataset = datasets.load_data(path, columns=columns, drop_invalid=drop)
+            if dataset.n_features > 2 and columns is None:
+                columns = self._choose_columns(dataset.all_feature_names or dataset.feature_names, dataset.source)
+                if columns is None:
+                    return False
+                dataset = datasets.load_data(path, columns=columns, drop_invalid=drop)
+            if dataset.n_features != 2:
+                raise DataError(f"{dataset.source}: choose exactly two feature columns to draw, "
+                                f"not {dataset.n_features}")
+        except DataError as exc:
+            self._show_error("Could not open the data", str(exc))
+            return False
+        self._last_dir = str(Path(path).resolve().parent)
+        self._set_dataset(dataset)
+        if dataset.n_dropped:
+            self.statusBar().showMessage(f"Skipped {dataset.n_dropped:,} rows with invalid values", 8000)
+        return True
+
+    def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True) -> bool:
+        """Generate the notebook's blobs; ``suggest_means`` places jittered true centres as the means."""
+        try:
+            dataset = datasets.generate(preset, centers=centers, seed=seed)
+            if dataset.n_features != 2:
+                raise DataError("the app draws two features: give centres with two coordinates, such as 1,-1; 5,5")
+            means = datasets.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None
+        except DataError as exc:
+            self._show_error("Could not generate the data", str(exc))
+            return False
+        self._set_dataset(dataset)
+        if means is not None:
+            self.undo_stack.push(MeansCommand(self.session, means, "suggested means"))
+        return True
+
+    def save_model(self, path) -> bool:
+        """Save the current fit (with its trace and settings) as a model file. Returns True on success."""
+        snap, session = self.session.snapshot, self.session
+        if snap is None:
+            self._show_error("Nothing to save yet", "There is no fitted model: place means, then Run or Step EM.")
+            return False
+        settings = {**session.em_settings(), "init": "means", "seed": 0}
+        try:
+            model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace,
+                                converged=snap.converged, settings=settings, X=session.dataset.X,
+                                feature_names=session.dataset.feature_names, source=session.dataset.source)
+        except GMMError as exc:
+            self._show_error("Could not save the model", str(exc))
+            return False
+        session.mark_saved()
+        self._model_path = os.fspath(path)
+        self._last_dir = str(Path(path).resolve().parent)
+        self.statusBar().showMessage(f"Saved the model to {Path(path).name}", 6000)
+        return True
+
+    def open_model(self, path) -> bool:
+        """Open a model file over the current data; EM continues from its parameters."""
+        try:
+            model = model_io.load_model(path)
+        except GMMError as exc:
+            self._show_error("Could not open the model", str(exc))
+            return False
+        dataset = self.session.dataset
+        if model.params.n_features != dataset.n_features:
+            self._show_error(
+                "The model does not fit the data",
+                f"{Path(path).name} has {model.params.n_features} features but the data "
+                f"({dataset.source}) has {dataset.n_features}: open data with the model's features "
+                f"({', '.join(model.feature_names)}) first.")
+            return False
+        settings = {**self.session.em_settings(), **{k: model.settings[k] for k in model.settings
+                                                     if k in ("tol", "tol_mode", "max_iter", "reg_covar")}}
+        try:
+            check_settings(**settings)
+        except GMMError:
+            settings = self.session.em_settings()
+        self.panel.set_em_settings({**settings, "covariance_type": model.params.covariance_type})
+        self.session.settings = self.panel.em_settings()
+        self.undo_stack.clear()
+        self.session.set_means(model.params.means, start=model.params)
+        self.session.mark_saved()
+        self._model_path = os.fspath(path)
+        self._last_dir = str(Path(path).resolve().parent)
+        self.statusBar().showMessage(
+            f"Opened {Path(path).name} ({model.params.n_components} components): Run or Step continues EM from it",
+            8000)
+        return True
+
+    def export_canvas(self, path) -> bool:
+        """Write the canvas as PNG or SVG (by the suffix of ``path``)."""
+        return self._export(self.canvas, path)
+
+    def export_loglik_plot(self, path) -> bool:
+        """Write the log-likelihood plot as PNG or SVG (by the suffix of ``path``)."""
+        return self._export(self.loglik_plot, path)
+
+    # ------------------------------------------------------------------ hooks tests replace
+    def _show_error(self, title: str, text: str) -> None:
+        """Show an error without blocking (window-modal) and keep its text in ``last_error``."""
+        self.last_error = text
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if self.isVisible():
+            box.open()
+        else:  # an error while the window is being built: show it over the window, once shown
+            QTimer.singleShot(0, box.open)
+
+    def _choose_columns(self, names: list[str], source: str) -> list[str] | None:
+        dialog = ColumnsDialog(names, source, self)
+        return dialog.columns() if dialog.exec() else None
+
+    def _confirm_discard(self) -> bool:
+        """Ask about an unsaved fit before closing; True to go on closing."""
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Save the fitted model?", "The fitted model has not been saved. Save it before quitting?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Save:
+            return self._on_save_model_triggered()
+        return answer == buttons.Discard
+
+    # ------------------------------------------------------------------ data
+    def _set_dataset(self, dataset) -> None:
+        self.undo_stack.clear()
+        self.session.set_dataset(dataset)
+        self._status["points"].setText(f"{dataset.n_samples:,} points")
+        self.setWindowTitle(f"GMM desktop — {dataset.source}")
+
+    def _load_array(self, data) -> bool:
+        try:
+            X = check_data(data)
+            if X.shape[1] < 2:
+                raise DataError(f"the data need at least two feature columns, got shape {X.shape}")
+            names = [f"col{j}" for j in range(X.shape[1])]
+            if X.shape[1] > 2:
+                chosen = self._choose_columns(names, "The array")
+                if chosen is None:
+                    return False
+                X, names = X[:, [names.index(c) for c in chosen]], chosen
+        except DataError as exc:
+            self._show_error("Could not use the data", str(exc))
+            return False
+        self._set_dataset(datasets.Dataset(np.ascontiguousarray(X), names, None, "array"))
+        return True
+
+    # ------------------------------------------------------------------ event handlers
+    def _on_open_data_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", self._last_dir, DATA_FILTER)
+        if path:
+            self.load_data(path)
+
+    def _on_generate_data_triggered(self) -> None:
+        dialog = GenerateDialog(self)
+        if dialog.exec():
+            self.generate_data(**dialog.values())
+
+    def _on_open_model_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_dir, MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def _on_save_model_triggered(self) -> bool:
+        if self._model_path is not None and self.session.snapshot is not None:
+            return self.save_model(self._model_path)
+        return self._on_save_model_as_triggered()
+
+    def _on_save_model_as_triggered(self) -> bool:
+        start = self._model_path or os.path.join(self._last_dir, "model.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", start, MODEL_FILTER)
+        return bool(path) and self.save_model(path)
+
+    def _on_export_canvas_triggered(self) -> None:
+        self._export_with_dialog(self.canvas, "canvas.png")
+
+    def _on_export_plot_triggered(self) -> None:
+        self._export_with_dialog(self.loglik_plot, "log-likelihood.png")
+
+    def _on_run_pause_triggered(self) -> None:
+        if self.session.state == RUNNING:
+            self.session.pause()
+        else:
+            self.session.run()
+
+    def _on_mean_added(self, x: float, y: float) -> None:
+        self.undo_stack.push(MeansCommand(self.session, np.vstack([self.session.means, [x, y]]), "add mean"))
+
+    def _on_mean_moved(self, k: int, x: float, y: float) -> None:
+        means = self.session.means.copy()
+        means[k] = (x, y)
+        self.undo_stack.push(MeansCommand(self.session, means, "move mean"))
+
+    def _on_mean_removed(self, k: int) -> None:
+        self.undo_stack.push(MeansCommand(self.session, np.delete(self.session.means, k, axis=0), "delete mean"))
+
+    def _on_delete_mean_triggered(self) -> None:
+        k = self.canvas.mean_under_cursor()
+        if len(self.session.means):
+            self._on_mean_removed(len(self.session.means) - 1 if k is None else k)
+
+    def _on_clear_means_triggered(self) -> None:
+        if len(self.session.means):
+            self.undo_stack.push(MeansCommand(self.session, self.session.means[:0], "clear means"))
+
+    def _on_kmeanspp_requested(self, k: int) -> None:
+        try:
+            means = kmeanspp_means(self.session.dataset.X, k, seed=self._kmeanspp_seed)
+        except GMMError as exc:
+            self._show_error("k-means++ failed", str(exc))
+            return
+        self._kmeanspp_seed += 1
+        self.undo_stack.push(MeansCommand(self.session, means, "k-means++ means"))
+
+    def _on_reseed_requested(self, k: int) -> None:
+        self._replace_fit(lambda params: reseed_component(self.session.dataset.X, params, k), "re-seed component")
+
+    def _on_remove_requested(self, k: int) -> None:
+        self._replace_fit(lambda params: remove_component(params, k), "remove component")
+
+    def _replace_fit(self, change, text: str) -> None:
+        try:
+            params = change(self.session.shown.params)
+        except GMMError as exc:
+            self._show_error("Could not change the component", str(exc))
+            return
+        self.undo_stack.push(MeansCommand(self.session, params.means, text, start=params))
+
+    def _on_em_failed(self, message: str) -> None:
+        self._show_error("EM stopped", message)
+
+    def _on_state_changed(self, state: str) -> None:
+        self.actionRun.setEnabled(state == PAUSED)
+        self.actionPause.setEnabled(state == RUNNING)
+        self.actionRunPause.setEnabled(state in (PAUSED, RUNNING))
+        self.actionStep.setEnabled(state != IDLE)
+        self.actionReset.setEnabled(state != IDLE)
+        self._update_status()
+
+    def _on_means_changed(self, means) -> None:
+        self.actionClearMeans.setEnabled(len(means) > 0)
+        self.actionDeleteMean.setEnabled(len(means) > 0)
+
+    def _on_fit_changed(self, _snapshot) -> None:
+        self.actionSaveModel.setEnabled(self.session.snapshot is not None)
+        self.actionSaveModelAs.setEnabled(self.session.snapshot is not None)
+        self._update_status()
+
+    # ------------------------------------------------------------------ redraws
+    def _update_status(self) -> None:
+        snap, state = self.session.shown, self.session.state
+        converged = snap is not None and snap.converged and state != RUNNING
+        text, color = _STATE_TEXT["converged" if converged else state]
+        self._status["state"].setText(text)
+        self._status["state"].setStyleSheet(f"QLabel {{ color: {color}; font-weight: bold; }}")
+        if snap is None:
+            for name in ("iteration", "log_likelihood", "change", "ari"):
+                self._status[name].setText("")
+            return
+        self._status["iteration"].setText(f"Iteration {snap.iteration}")
+        self._status["log_likelihood"].setText(f"log-likelihood {snap.log_likelihood:,.2f}")
+        change = "" if math.isnan(snap.change) else f"change {snap.change:+.3g}"
+        self._status["change"].setText(change)
+        labels = self.session.dataset.labels
+        if labels is not None and snap.resp is not None and len(labels) == len(snap.resp):
+            ari = adjusted_rand_index(labels, np.argmax(snap.resp, axis=1))
+            self._status["ari"].setText(f"ARI vs true labels {ari:.3f}")
+        else:
+            self._status["ari"].setText("")
+
+    # ------------------------------------------------------------------ export
+    def _export_with_dialog(self, widget: pg.PlotWidget, name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export", os.path.join(self._last_dir, name), IMAGE_FILTER)
+        if path:
+            self._export(widget, path)
+
+    def _export(self, widget: pg.PlotWidget, path) -> bool:
+        try:
+            export_plot(widget, path)
+        except OSError as exc:
+            self._show_error("Could not export", str(exc))
+            return False
+        self.statusBar().showMessage(f"Exported {Path(path).name}", 6000)
+        return True
+
+    # ------------------------------------------------------------------ drag and drop, settings, close
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            opener = self.open_model if paths[0].lower().endswith(".json") else self.load_data
+            QTimer.singleShot(0, lambda: opener(paths[0]))
+
+    def _restore_settings(self) -> None:
+        store = self._store
+        if geometry := store.value("window/geometry"):
+            self.restoreGeometry(geometry)
+        if splitter := store.value("window/splitter"):
+            self._splitter.restoreState(splitter)
+        self.actionSkipInvalid.setChecked(str(store.value("file/skip_invalid", "false")).lower() == "true")
+        self.panel.restore(store)
+        self.session.settings = self.panel.em_settings()
+        self.session.controller.set_delay(self.panel.delay_ms())
+        self.canvas.set_hard_labels(self.panel.hard_labels_check.isChecked())
+        self.canvas.set_truth_visible(self.panel.truth_check.isChecked())
+
+    def _save_settings(self) -> None:
+        store = self._store
+        store.setValue("window/geometry", self.saveGeometry())
+        store.setValue("window/splitter", self._splitter.saveState())
+        store.setValue("paths/last_dir", self._last_dir)
+        store.setValue("file/skip_invalid", self.actionSkipInvalid.isChecked())
+        self.panel.save(store)
+        store.sync()
+
+    def closeEvent(self, event) -> None:
+        if self.ask_to_save_on_close and self.session.has_unsaved_fit and not self._confirm_discard():
+            event.ignore()
+            return
+        self._save_settings()
+        self.session.controller.shutdown()
+        super().closeEvent(event)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([APP_NAME])
+        app.setStyle("Fusion")
+        font = app.font()
+        font.setPointSizeF(max(font.pointSizeF(), 10.0))  # readable when projected
+        app.setFont(font)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    pg.setConfigOptions(antialias=True)
+    return app
+
+
+def create_main_window(data=None) -> MainWindow:
+    """Build the main window (not shown, no event loop); creates the QApplication if there is none."""
+    _application()
+    return MainWindow(data)
+
+
+def run_app(argv) -> int:
+    """Open the window on the demo data set, or on ``argv[0]`` (a data file), and run the event loop."""
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python main.py [DATA_FILE]   (or: python main.py fit|generate|predict|select ...)",
+              file=sys.stderr)
+        return 2
+    app = _application()
+    app.aboutToQuit.connect(shutdown_all)
+    window = MainWindow(argv[0] if argv else None)
+    window.show()
+    return app.exec()

@@ -1,0 +1,43 @@
+"""Colours and fonts shared by the canvas and the log-likelihood plot (a light theme for projection)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QColor, QFont
+
+#: Okabe–Ito (colour-blind safe, without its yellow, which vanishes on white), then Tableau 10.
+COMPONENT_COLORS = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+    "#9C755F", "#59A14F", "#B07AA1", "#7F7F7F",
+)
+BACKGROUND = "#FFFFFF"
+FOREGROUND = "#222222"
+POINT_NEUTRAL = "#8C8C8C"
+TRUTH = "#333333"
+DECREASE = "#D62728"
+TRACE = "#333333"
+
+_RGB = np.array([QColor(c).getRgb()[:3] for c in COMPONENT_COLORS], dtype=np.float32)
+
+
+def component_color(k: int, alpha: int = 255) -> QColor:
+    """The colour of component ``k`` (the palette repeats after ten components)."""
+    color = QColor(COMPONENT_COLORS[k % len(COMPONENT_COLORS)])
+    color.setAlpha(alpha)
+    return color
+
+
+def component_rgb(n_components: int) -> np.ndarray:
+    """Colours of the first ``n_components`` components, float32 array of shape (n_components, 3)."""
+    return _RGB[np.arange(n_components) % len(_RGB)]
+
+
+def axis_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(10.5)
+    return font
+
+
+def label_style() -> dict:
+    """Keyword arguments of ``PlotItem.setLabel`` for readable axis titles."""
+    return {"color": FOREGROUND, "font-size": "11pt"}

@@ -1,0 +1,355 @@
+"""The scatter canvas: the data, the placed means (click, drag, right click) and the fit's overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QCursor
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from gmm_desktop.core.geometry import ellipses_points
+from gmm_desktop.gui import palette
+from gmm_desktop.gui.em_worker import RUNNING
+
+SIGMAS = (1.0, 2.0, 3.0)
+_SIGMA_ALPHA = (255, 175, 110)
+_HIT_RADIUS_PX = 12.0
+_COLOR_LEVELS = 24  # blended point colours are rounded to this many levels per channel
+_MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
+HINT = "Click to place initial means, or press k-means++"
+
+
+class _CanvasViewBox(pg.ViewBox):
+    """Left clicks on empty canvas become ``clicked``; dragging pans, the wheel zooms."""
+
+    clicked = Signal(float, float)  # data coordinates
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            if not ev.double():
+                pos = self.mapSceneToView(ev.scenePos())
+                self.clicked.emit(pos.x(), pos.y())
+        else:
+            super().mouseClickEvent(ev)
+
+
+class _PointsItem(pg.ScatterPlotItem):
+    """The data points; clicks go through them to the canvas."""
+
+    def mouseClickEvent(self, ev):
+        ev.ignore()
+
+
+class _LegendSample(pg.ItemSample):
+    """A legend swatch that ignores clicks (pyqtgraph's toggles its item's visibility)."""
+
+    def mouseClickEvent(self, ev):
+        ev.ignore()
+
+
+class _MeansItem(pg.ScatterPlotItem):
+    """The placed initial means: drag one to move it, right-click it to remove it."""
+
+    moved = Signal(int, float, float)  # index, data coordinates
+    removal_requested = Signal(int)  # index
+
+    def __init__(self):
+        super().__init__(pxMode=True, symbol="x", size=17, pen=pg.mkPen("#FFFFFF", width=1.4))
+        self.editable = True
+        self._means = np.empty((0, 2))
+        self._dragged: int | None = None
+
+    def set_means(self, means: np.ndarray) -> None:
+        self._means = np.array(means, dtype=float)
+        self._update_spots()
+
+    def index_at(self, scene_pos: QPointF) -> int | None:
+        """The mean within a few pixels of ``scene_pos``, the nearest one first."""
+        if len(self._means) == 0:
+            return None
+        scene = [self.mapToScene(QPointF(x, y)) for x, y in self._means]
+        d2 = [(p.x() - scene_pos.x()) ** 2 + (p.y() - scene_pos.y()) ** 2 for p in scene]
+        k = int(np.argmin(d2))
+        return k if d2[k] <= _HIT_RADIUS_PX**2 else None
+
+    def mouseClickEvent(self, ev):
+        k = self.index_at(ev.scenePos()) if self.editable else None
+        if k is None:
+            ev.ignore()
+            return
+        ev.accept()
+        if ev.button() == Qt.MouseButton.RightButton:
+            self.removal_requested.emit(k)
+
+    def mouseDragEvent(self, ev):
+        if ev.button() != Qt.MouseButton.LeftButton or not self.editable:
+            ev.ignore()
+            return
+        if ev.isStart():
+            self._dragged = self.index_at(ev.buttonDownScenePos())
+        if self._dragged is None:
+            ev.ignore()
+            return
+        ev.accept()
+        self._means[self._dragged] = (ev.pos().x(), ev.pos().y())
+        self._update_spots()
+        if ev.isFinish():
+            k, self._dragged = self._dragged, None
+            self.moved.emit(k, *self._means[k])
+
+    def _update_spots(self) -> None:
+        brushes = [pg.mkBrush(palette.component_color(k)) for k in range(len(self._means))]
+        self.setData(pos=self._means, brush=brushes)
+
+
+class ScatterCanvas(pg.PlotWidget):
+    """The data set with the placed means, each component's ellipses and mean, and the truth.
+
+    Parameters
+    ----------
+    session : Session
+        The canvas draws its data set, placed means and newest fit.
+    """
+
+    mean_added = Signal(float, float)  # data coordinates of a left click on empty canvas
+    mean_moved = Signal(int, float, float)  # index, new data coordinates
+    mean_removed = Signal(int)  # index
+
+    def __init__(self, session, parent=None):
+        self._view = _CanvasViewBox()
+        super().__init__(parent, background=palette.BACKGROUND, viewBox=self._view)
+        self.setObjectName("scatterCanvas")
+        self._session = session
+        self._hard_labels = False
+        self._show_truth = False
+        self._snapshot = None
+        self._component_curves: list[list[pg.PlotCurveItem]] = []
+        self._truth_curves: list[pg.PlotCurveItem] = []
+        self._brushes_neutral = pg.mkBrush(QColor(palette.POINT_NEUTRAL).lighter(110))
+        self._drawn_colors: np.ndarray | None = None  # 0xRRGGBB per point, as last drawn
+        self._legend_k = 0
+        self._brush_cache: dict[int, QBrush] = {}  # 0xRRGGBB -> brush, stable so symbols are cached
+        self._setup_plot()
+        self._points = _PointsItem(pxMode=True, size=6, pen=None, brush=self._brushes_neutral)
+        self._points.setZValue(0)
+        self._fitted_means = pg.ScatterPlotItem(pxMode=True, symbol="o", size=13,
+                                                pen=pg.mkPen(palette.FOREGROUND, width=1.5))
+        self._fitted_means.setZValue(20)
+        self._placed_means = _MeansItem()
+        self._truth_sample = pg.PlotCurveItem(pen=pg.mkPen(palette.TRUTH, width=1.4, style=Qt.PenStyle.DashLine))
+        self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
+                                                  brush=pg.mkBrush(palette.FOREGROUND))
+        self._placed_means.setZValue(30)
+        for item in (self._points, self._fitted_means, self._placed_means):
+            self.addItem(item)
+        self._legend = pg.LegendItem(offset=(12, 12), labelTextColor=palette.FOREGROUND, sampleType=_LegendSample,
+                                     labelTextSize="10.5pt", brush=pg.mkBrush(255, 255, 255, 220),
+                                     pen=pg.mkPen("#BBBBBB"))
+        self._legend.setParentItem(self.getPlotItem().vb)
+        self._hint = QLabel(HINT, self)
+        self._hint.setObjectName("canvasHint")
+        self._hint.setStyleSheet(
+            "QLabel { background: rgba(255,255,255,230); color: #222; border: 1px solid #BBB;"
+            " border-radius: 6px; padding: 6px 12px; font-size: 12pt; }")
+        self._hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        overlay = QVBoxLayout(self)
+        overlay.setContentsMargins(0, 16, 0, 0)
+        overlay.addWidget(self._hint, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+
+        self._view.clicked.connect(self._on_clicked)
+        self._placed_means.moved.connect(self.mean_moved)
+        self._placed_means.removal_requested.connect(self.mean_removed)
+        session.data_changed.connect(self._on_data_changed)
+        session.means_changed.connect(self._on_means_changed)
+        session.fit_changed.connect(self._on_fit_changed)
+        session.state_changed.connect(self._on_state_changed)
+
+    def _setup_plot(self) -> None:
+        plot = self.getPlotItem()
+        plot.setAspectLocked(True)
+        plot.showGrid(x=True, y=True, alpha=0.12)
+        plot.setMenuEnabled(False, None)
+        plot.hideButtons()
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(pg.mkPen(palette.FOREGROUND))
+            axis.setTextPen(pg.mkPen(palette.FOREGROUND))
+            axis.setTickFont(palette.axis_font())
+
+    # -- options
+    def set_hard_labels(self, hard: bool) -> None:
+        """Colour points by their most responsible component instead of blending colours."""
+        self._hard_labels = hard
+        self._update_points()
+
+    def set_truth_visible(self, visible: bool) -> None:
+        self._show_truth = visible
+        self._update_truth()
+        self._update_legend()
+
+    def mean_under_cursor(self) -> int | None:
+        pos = self.mapToScene(self.mapFromGlobal(QCursor.pos()))
+        return self._placed_means.index_at(pos)
+
+    # -- events
+    def _on_clicked(self, x: float, y: float) -> None:
+        if self._placed_means.editable and self._session.dataset is not None:
+            self.mean_added.emit(x, y)
+
+    def _on_data_changed(self, dataset) -> None:
+        self._points.setData(pos=dataset.X[:, :2], size=_point_size(dataset.n_samples),
+                             brush=self._brushes_neutral)
+        self._drawn_colors = None
+        names = dataset.feature_names
+        plot = self.getPlotItem()
+        plot.setLabel("bottom", names[0], **palette.label_style())
+        plot.setLabel("left", names[1], **palette.label_style())
+        self._update_truth()
+        self._view.autoRange(padding=0.06)
+
+    def _on_means_changed(self, means: np.ndarray) -> None:
+        self._placed_means.set_means(means[:, :2])
+        self._hint.setVisible(len(means) == 0 and self._session.dataset is not None)
+
+    def _on_fit_changed(self, snapshot) -> None:
+        self._snapshot = snapshot
+        self._update_ellipses()
+        self._update_points()
+        self._update_legend()
+
+    def _on_state_changed(self, state: str) -> None:
+        self._placed_means.editable = state != RUNNING
+
+    # -- drawing
+    def _update_points(self) -> None:
+        snap = self._snapshot
+        n = len(self._points.data)
+        if snap is None or snap.resp is None or len(snap.resp) != n:
+            colors = None
+        else:
+            colors = _point_colors(snap.resp, self._hard_labels)
+        if _same(colors, self._drawn_colors):
+            return  # near convergence the colours stop changing: skip the costly per-point update
+        self._drawn_colors = colors
+        if colors is None:
+            self._points.setBrush(np.full(n, self._brushes_neutral, dtype=object))
+            return
+        codes, inverse = np.unique(colors, return_inverse=True)
+        brushes = np.empty(len(codes), dtype=object)
+        for i, code in enumerate(codes.tolist()):
+            if code not in self._brush_cache:
+                self._brush_cache[code] = QBrush(QColor((code >> 16) & 255, (code >> 8) & 255, code & 255, 190))
+            brushes[i] = self._brush_cache[code]
+        self._points.setBrush(brushes[inverse.reshape(-1)])
+
+    def _update_ellipses(self) -> None:
+        snap = self._snapshot
+        k = 0 if snap is None else snap.means.shape[0]
+        while len(self._component_curves) > k:
+            for curve in self._component_curves.pop():
+                self.removeItem(curve)
+        while len(self._component_curves) < k:
+            j = len(self._component_curves)
+            curves = []
+            for alpha, width in zip(_SIGMA_ALPHA, (2.4, 1.8, 1.3)):
+                curve = pg.PlotCurveItem(pen=pg.mkPen(palette.component_color(j, alpha), width=width))
+                curve.setZValue(10)
+                self.addItem(curve)
+                curves.append(curve)
+            self._component_curves.append(curves)
+        if k == 0:
+            self._fitted_means.setData(pos=np.empty((0, 2)))
+            return
+        outlines = ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS)
+        for curves, rings in zip(self._component_curves, outlines):
+            for curve, ring in zip(curves, rings):
+                curve.setData(ring[:, 0], ring[:, 1])
+        self._fitted_means.setData(pos=snap.means[:, :2],
+                                   brush=[pg.mkBrush(palette.component_color(j)) for j in range(k)])
+
+    def _update_truth(self) -> None:
+        for curve in self._truth_curves:
+            self.removeItem(curve)
+        self._truth_curves = []
+        dataset = self._session.dataset
+        if (not self._show_truth or dataset is None or dataset.labels is None
+                or len(np.unique(dataset.labels)) > _MAX_TRUE_CLUSTERS):
+            return
+        means, covs = _label_moments(dataset.X[:, :2], dataset.labels)
+        if len(means) == 0:
+            return
+        pen = self._truth_sample.opts["pen"]
+        for rings in ellipses_points(means, covs, SIGMAS):
+            xy = np.concatenate([np.vstack([ring, [np.nan, np.nan]]) for ring in rings])
+            curve = pg.PlotCurveItem(xy[:, 0], xy[:, 1], pen=pen, connect="finite")
+            curve.setZValue(5)
+            self.addItem(curve)
+            self._truth_curves.append(curve)
+
+    def _update_legend(self) -> None:
+        snap = self._snapshot
+        k = 0 if snap is None else snap.means.shape[0]
+        entries = [f"component {j + 1}  (weight {w:.2f})" for j, w in enumerate([] if snap is None else snap.weights)]
+        entries += ["initial means"] * (k > 0) + ["true clusters"] * bool(self._truth_curves)
+        if len(entries) == len(self._legend.items) and self._legend_k == k:
+            for (_, label), text in zip(self._legend.items, entries):
+                label.setText(text)  # same entries, new weights: cheaper than rebuilding
+            return
+        self._legend.clear()
+        self._legend_k = k
+        samples = [pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen(palette.FOREGROUND, width=1),
+                                      brush=pg.mkBrush(palette.component_color(j))) for j in range(k)]
+        samples += [self._initial_sample] * (k > 0) + [self._truth_sample] * bool(self._truth_curves)
+        for sample, text in zip(samples, entries):
+            self._legend.addItem(sample, text)
+        self._legend.setVisible(bool(entries))
+
+
+def _point_size(n_samples: int) -> float:
+    return 7.0 if n_samples <= 300 else 6.0 if n_samples <= 3000 else 4.0
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and np.array_equal(a, b)
+
+
+def _point_colors(resp: np.ndarray, hard: bool) -> np.ndarray:
+    """Each point's colour as an integer ``0xRRGGBB``: its most responsible component's colour
+    (``hard``), or the responsibility-weighted blend rounded to a few levels per channel, so that
+    the points share a small set of brushes.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+
+    Returns
+    -------
+    colors : ndarray of shape (n_samples,), int64
+    """
+    rgb = palette.component_rgb(resp.shape[1])
+    if hard:
+        mixed = rgb[np.argmax(resp, axis=1)]
+    else:
+        step = 255.0 / (_COLOR_LEVELS - 1)
+        mixed = np.rint(np.rint((resp @ rgb) / step) * step)
+    mixed = np.clip(mixed, 0, 255).astype(np.int64)
+    return (mixed[:, 0] << 16) | (mixed[:, 1] << 8) | mixed[:, 2]
+
+
+def _label_moments(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of each true cluster with at least three points.
+
+    Returns
+    -------
+    means : ndarray of shape (n_clusters, 2)
+    covariances : ndarray of shape (n_clusters, 2, 2)
+    """
+    groups = [X[labels == lab] for lab in np.unique(labels)]
+    groups = [g for g in groups if len(g) >= 3]
+    means = np.array([g.mean(axis=0) for g in groups]).reshape(-1, 2)
+    covs = np.array([np.cov(g, rowvar=False) for g in groups]).reshape(-1, 2, 2)
+    return means, covs

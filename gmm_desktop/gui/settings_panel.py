@@ -1,0 +1,237 @@
+"""The side panel: K and k-means++, the covariance model, the stopping rule, and display options."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider,
+    QSpinBox, QVBoxLayout, QWidget,
+)
+
+from gmm_desktop.core.params import COVARIANCE_TYPES
+from gmm_desktop.gui.em_worker import RUNNING
+from gmm_desktop.gui.session import DEFAULT_SETTINGS
+
+DEFAULT_DELAY_MS = 60
+_TOL_MODES = {"total": "change of the total", "per-sample": "change of the mean per point"}
+_COVARIANCE_HELP = {
+    "full": "each component has its own covariance matrix",
+    "diag": "each component has its own axis-aligned covariance",
+    "spherical": "each component has its own single variance",
+    "tied": "all components share one covariance matrix",
+}
+
+
+class _NumberEdit(QLineEdit):
+    """A line edit for a number >= 0 in plain or scientific notation."""
+
+    def __init__(self, value: float, parent=None):
+        super().__init__(parent)
+        validator = QDoubleValidator(0.0, 1e12, 15, self)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        self.setValidator(validator)
+        self.set_value(value)
+
+    def value(self) -> float:
+        try:
+            return float(self.text())
+        except ValueError:
+            return math.nan
+
+    def set_value(self, value: float) -> None:
+        self.setText(f"{value:g}")
+
+
+class SettingsPanel(QWidget):
+    """Settings of the fit and of the display.
+
+    Parameters
+    ----------
+    session : Session
+        The panel shows K from its placed means and locks the EM settings while EM runs.
+    """
+
+    settings_changed = Signal(dict)  # covariance_type, tol, tol_mode, max_iter, reg_covar
+    delay_changed = Signal(int)  # milliseconds between iterations while running
+    hard_labels_toggled = Signal(bool)  # colour points by their most responsible component
+    truth_toggled = Signal(bool)  # show the true clusters
+    kmeanspp_requested = Signal(int)  # K
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("settingsPanel")
+        self._k_label = QLabel()
+        self._k_label.setObjectName("kLabel")
+        self.k_spin = QSpinBox(minimum=1, maximum=20, value=4)
+        self.k_spin.setToolTip("Number of means k-means++ places")
+        self.kmeanspp_button = QPushButton("k-means++")
+        self.kmeanspp_button.setObjectName("kmeansppButton")
+        self.kmeanspp_button.setToolTip("Place K initial means by k-means++ seeding (undo with Ctrl+Z)")
+        self.covariance_combo = QComboBox()
+        for name in COVARIANCE_TYPES:
+            self.covariance_combo.addItem(name)
+            self.covariance_combo.setItemData(self.covariance_combo.count() - 1, _COVARIANCE_HELP[name],
+                                              Qt.ItemDataRole.ToolTipRole)
+        self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"])
+        self.tol_mode_combo = QComboBox()
+        for mode, text in _TOL_MODES.items():
+            self.tol_mode_combo.addItem(text, mode)
+        self.tol_mode_combo.setToolTip("Stop when this change of the log-likelihood is below the tolerance:\n"
+                                       "total (the notebook's rule) or per point (scikit-learn's rule)")
+        self.max_iter_spin = QSpinBox(minimum=1, maximum=1_000_000, value=DEFAULT_SETTINGS["max_iter"])
+        self.max_iter_spin.setKeyboardTracking(False)
+        self.reg_covar_edit = _NumberEdit(DEFAULT_SETTINGS["reg_covar"])
+        self.reg_covar_edit.setToolTip("Added to every covariance diagonal after each M-step")
+        self.delay_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=500, value=DEFAULT_DELAY_MS)
+        self.delay_slider.setObjectName("delaySlider")
+        self.delay_slider.setToolTip("Pause between iterations while running: slide left for faster")
+        self._delay_label = QLabel()
+        self.hard_labels_check = QCheckBox("Hard labels (most responsible component)")
+        self.truth_check = QCheckBox("True clusters (dashed)")
+        self.truth_check.setToolTip("Mean and covariance of each true cluster, for data with labels")
+        self._em_boxes = self._build()
+        self._on_delay_changed(self.delay_slider.value())
+
+        self.kmeanspp_button.clicked.connect(self._on_kmeanspp_clicked)
+        self.covariance_combo.currentIndexChanged.connect(self._on_em_setting_edited)
+        self.tol_mode_combo.currentIndexChanged.connect(self._on_em_setting_edited)
+        self.max_iter_spin.valueChanged.connect(self._on_em_setting_edited)
+        for edit in (self.tol_edit, self.reg_covar_edit):
+            edit.editingFinished.connect(self._on_em_setting_edited)
+        self.delay_slider.valueChanged.connect(self._on_delay_changed)
+        self.hard_labels_check.toggled.connect(self.hard_labels_toggled)
+        self.truth_check.toggled.connect(self.truth_toggled)
+        session.means_changed.connect(self._on_means_changed)
+        session.data_changed.connect(self._on_data_changed)
+        session.state_changed.connect(self._on_state_changed)
+
+    def _build(self) -> list[QGroupBox]:
+        model = QGroupBox("Model")
+        form = QFormLayout(model)
+        form.addRow("Components K:", self._k_label)
+        row = QHBoxLayout()
+        row.addWidget(self.k_spin)
+        row.addWidget(self.kmeanspp_button, 1)
+        form.addRow("Seed K means:", row)
+        form.addRow("Covariance:", self.covariance_combo)
+
+        stopping = QGroupBox("Stopping rule")
+        form = QFormLayout(stopping)
+        form.addRow("Tolerance:", self.tol_edit)
+        form.addRow("Measured as:", self.tol_mode_combo)
+        form.addRow("Max iterations:", self.max_iter_spin)
+        form.addRow("reg_covar:", self.reg_covar_edit)
+
+        display = QGroupBox("Display")
+        box = QVBoxLayout(display)
+        speed = QHBoxLayout()
+        speed.addWidget(QLabel("Delay:"))
+        speed.addWidget(self.delay_slider, 1)
+        speed.addWidget(self._delay_label)
+        box.addLayout(speed)
+        box.addWidget(self.hard_labels_check)
+        box.addWidget(self.truth_check)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        for group in (model, stopping, display):
+            layout.addWidget(group)
+        layout.addStretch(1)
+        return [model, stopping]
+
+    # -- values
+    def em_settings(self) -> dict:
+        """The EM settings as the widgets show them (invalid numbers fall back to the defaults)."""
+        tol, reg = self.tol_edit.value(), self.reg_covar_edit.value()
+        return {
+            "covariance_type": self.covariance_combo.currentText(),
+            "tol": tol if math.isfinite(tol) else DEFAULT_SETTINGS["tol"],
+            "tol_mode": self.tol_mode_combo.currentData(),
+            "max_iter": self.max_iter_spin.value(),
+            "reg_covar": reg if math.isfinite(reg) else DEFAULT_SETTINGS["reg_covar"],
+        }
+
+    def set_em_settings(self, settings: dict) -> None:
+        """Show ``settings`` (missing keys keep their values) without emitting ``settings_changed``."""
+        values = {**self.em_settings(), **settings}
+        widgets = (self.covariance_combo, self.tol_mode_combo, self.max_iter_spin, self.tol_edit, self.reg_covar_edit)
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            self.covariance_combo.setCurrentText(str(values["covariance_type"]))
+            index = self.tol_mode_combo.findData(values["tol_mode"])
+            self.tol_mode_combo.setCurrentIndex(max(index, 0))
+            self.max_iter_spin.setValue(int(values["max_iter"]))
+            self.tol_edit.set_value(float(values["tol"]))
+            self.reg_covar_edit.set_value(float(values["reg_covar"]))
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+
+    def delay_ms(self) -> int:
+        return self.delay_slider.value()
+
+    def save(self, store: QSettings) -> None:
+        for key, value in self.em_settings().items():
+            store.setValue(f"em/{key}", value)
+        store.setValue("display/delay_ms", self.delay_ms())
+        store.setValue("display/hard_labels", self.hard_labels_check.isChecked())
+        store.setValue("display/truth", self.truth_check.isChecked())
+        store.setValue("model/k", self.k_spin.value())
+
+    def restore(self, store: QSettings) -> None:
+        """Show the values saved by :meth:`save` (ignoring unusable ones), then announce them."""
+        saved = {}
+        for key, kind in (("covariance_type", str), ("tol", float), ("tol_mode", str), ("max_iter", int),
+                          ("reg_covar", float)):
+            try:
+                value = kind(store.value(f"em/{key}", DEFAULT_SETTINGS[key]))
+            except (TypeError, ValueError):
+                continue
+            if (key != "covariance_type" or value in COVARIANCE_TYPES) and (key != "tol_mode" or value in _TOL_MODES):
+                saved[key] = value
+        self.set_em_settings(saved)
+        self.delay_slider.setValue(_int(store.value("display/delay_ms"), DEFAULT_DELAY_MS))
+        self.hard_labels_check.setChecked(_bool(store.value("display/hard_labels"), False))
+        self.truth_check.setChecked(_bool(store.value("display/truth"), False))
+        self.k_spin.setValue(_int(store.value("model/k"), 4))
+
+    # -- events
+    def _on_em_setting_edited(self, *_args) -> None:
+        self.settings_changed.emit(self.em_settings())
+
+    def _on_kmeanspp_clicked(self) -> None:
+        self.kmeanspp_requested.emit(self.k_spin.value())
+
+    def _on_delay_changed(self, delay_ms: int) -> None:
+        self._delay_label.setText(f"{delay_ms} ms")
+        self.delay_changed.emit(delay_ms)
+
+    def _on_means_changed(self, means) -> None:
+        k = len(means)
+        self._k_label.setText(f"{k}  (means placed)" if k else "0  (click the data to place means)")
+        if k:
+            self.k_spin.setValue(k)
+
+    def _on_data_changed(self, dataset) -> None:
+        self.truth_check.setEnabled(dataset.labels is not None)
+
+    def _on_state_changed(self, state: str) -> None:
+        for box in self._em_boxes:
+            box.setEnabled(state != RUNNING)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value, default: bool) -> bool:
+    if value is None:
+        return default
+    return value if isinstance(value, bool) else str(value).lower() == "true"

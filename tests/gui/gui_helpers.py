@@ -1,0 +1,29 @@
+"""Helpers for driving the scatter canvas with real mouse events."""
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+#: Initial means near the notebook's centres (1,-1), (5,5), (8,7), (10,0).
+NOTEBOOK_START = np.array([[0.5, -0.5], [4.5, 5.5], [8.5, 6.5], [9.5, 0.5]])
+
+
+def canvas_point(window, x, y) -> QPoint:
+    """Widget (viewport) coordinates of the data point (x, y) on the scatter canvas."""
+    canvas = window.canvas
+    scene = canvas.getPlotItem().vb.mapViewToScene(QPointF(x, y))
+    return canvas.mapFromScene(scene)
+
+
+def click_canvas(qtbot, window, x, y, button=Qt.MouseButton.LeftButton):
+    QTest.mouseClick(window.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, canvas_point(window, x, y))
+
+
+def place_means(qtbot, window, means):
+    for x, y in means:
+        before = len(window.means)
+        click_canvas(qtbot, window, x, y)
+        qtbot.waitUntil(lambda: len(window.means) == before + 1, timeout=2000)
+    # wait until the worker has built the fitter for the last placement
+    qtbot.waitUntil(lambda: window.session.shown is not None and window.session.shown.means.shape[0] == len(means),
+                    timeout=5000)

@@ -1,0 +1,129 @@
+"""The worker thread protocol, through the controller's GUI-side relay signals."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QThread
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from gmm_desktop.core import datasets
+from gmm_desktop.core.init import params_from_means
+from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, EMController
+
+SETTINGS = {"tol": 1e-4, "tol_mode": "total", "max_iter": 1000, "reg_covar": 1e-6}
+
+
+@pytest.fixture
+def controller(qapp):
+    ctrl = EMController()
+    received = {"iterated": [], "restarted": [], "states": [], "failed": [], "threads": set()}
+
+    def record(kind):
+        def slot(value):
+            received["threads"].add(QThread.currentThread() is QApplication.instance().thread())
+            received[kind].append(value)
+        return slot
+
+    for kind, signal in (("iterated", ctrl.iterated), ("restarted", ctrl.restarted),
+                         ("states", ctrl.state_changed), ("failed", ctrl.failed)):
+        signal.connect(record(kind))
+    ctrl.received = received
+    yield ctrl
+    ctrl.shutdown()
+    assert not ctrl.is_thread_running()
+
+
+@pytest.fixture
+def problem():
+    data = datasets.generate("small", seed=0)
+    return data.X, params_from_means(data.X, [[0.0, 0.0], [4.0, 4.0], [9.0, 8.0], [9.0, 1.0]])
+
+
+def restart(qtbot, controller, X, params, **settings):
+    with qtbot.waitSignal(controller.restarted, timeout=3000):
+        controller.restart(X, params, {**SETTINGS, **settings})
+
+
+def test_each_step_is_exactly_one_iteration(qtbot, controller, problem):
+    restart(qtbot, controller, *problem)
+    for _ in range(5):
+        controller.step()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) == 5, timeout=3000)
+    QTest.qWait(100)
+    assert [s.iteration for s in controller.received["iterated"]] == [1, 2, 3, 4, 5]
+    assert controller.state == PAUSED
+    assert controller.received["threads"] == {True}  # every relay arrives on the GUI thread
+
+
+def test_run_goes_to_convergence_and_reports_done(qtbot, controller, problem):
+    restart(qtbot, controller, *problem)
+    with qtbot.waitSignal(controller.state_changed, timeout=5000, check_params_cb=lambda s: s == DONE):
+        controller.run()
+    last = controller.received["iterated"][-1]
+    assert last.converged and last.resp.shape == (105, 4)
+    assert [s.iteration for s in controller.received["iterated"]] == list(range(1, last.iteration + 1))
+
+
+def test_pause_stops_the_timer(qtbot, controller, problem):
+    controller.set_delay(5)
+    restart(qtbot, controller, *problem, tol=0.0)
+    controller.run()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 3, timeout=3000)
+    with qtbot.waitSignal(controller.state_changed, timeout=2000, check_params_cb=lambda s: s == PAUSED):
+        controller.pause()
+    count = len(controller.received["iterated"])
+    QTest.qWait(100)
+    assert len(controller.received["iterated"]) == count
+
+
+def test_resume_then_pause_runs_no_iteration_in_between(qtbot, controller, problem):
+    restart(qtbot, controller, *problem, tol=0.0)
+    controller.run()
+    controller.pause()
+    controller.step()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)
+    QTest.qWait(100)
+    assert len(controller.received["iterated"]) <= 2
+
+
+def test_a_failed_iteration_is_reported_and_em_pauses(qtbot, controller):
+    rng = np.random.default_rng(0)
+    X = np.vstack([np.zeros((40, 2)), rng.normal(5.0, 1.0, size=(60, 2))])
+    restart(qtbot, controller, X, params_from_means(X, [[0, 0], [5, 5]]), reg_covar=0.0)
+    with qtbot.waitSignal(controller.failed, timeout=3000) as blocker:
+        controller.run()
+    assert "positive definite" in blocker.args[0]
+    qtbot.waitUntil(lambda: controller.state == PAUSED, timeout=2000)
+
+
+def test_unusable_start_is_reported(qtbot, controller, problem):
+    X, params = problem
+    with qtbot.waitSignal(controller.failed, timeout=3000) as blocker:
+        controller.restart(X[:, :1], params, SETTINGS)
+    assert "features" in blocker.args[0]
+    qtbot.waitUntil(lambda: controller.state == IDLE, timeout=2000)
+
+
+def test_a_restart_drops_the_old_fitters_snapshots(qtbot, controller):
+    data = datasets.generate("large", seed=1)
+    params = params_from_means(data.X, datasets.NOTEBOOK_CENTERS + 3.0)
+    restart(qtbot, controller, data.X, params, tol=0.0)
+    controller.run()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 2, timeout=3000)
+    controller.received["iterated"].clear()
+    restart(qtbot, controller, data.X, params, tol=0.0)
+    controller.step()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)
+    assert controller.received["iterated"][0].iteration == 1
+    assert controller.state == PAUSED
+
+
+def test_shutdown_mid_run_stops_the_thread(qtbot, controller):
+    data = datasets.generate("large", seed=2)
+    restart(qtbot, controller, data.X, params_from_means(data.X, datasets.NOTEBOOK_CENTERS), tol=0.0)
+    controller.run()
+    assert controller.state == RUNNING
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)
+    controller.shutdown()
+    assert not controller.is_thread_running()
+    controller.shutdown()  # twice is fine
