@@ -51,10 +51,14 @@ def _non_negative_float(text: str) -> float:
 
 
 def _int(text: str) -> int:
+    """A seed: a whole number >= 0."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give a seed of 0 or more")
+    return value
 
 
 def _columns(text: str) -> list:

@@ -267,24 +267,43 @@ def sample(params: GMMParams, n_samples: int, seed=0) -> tuple[np.ndarray, np.nd
     return X, labels
 
 
+def count_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Free parameters of a mixture, counted as scikit-learn does.
+
+    ``K - 1`` weights, ``K D`` mean coordinates, and per covariance type:
+    ``full`` ``K D (D+1)/2``, ``tied`` ``D (D+1)/2``, ``diag`` ``K D``, ``spherical`` ``K``.
+    """
+    k, d = int(n_components), int(n_features)
+    cov = {
+        "full": k * d * (d + 1) // 2,
+        "tied": d * (d + 1) // 2,
+        "diag": k * d,
+        "spherical": k,
+    }[check_covariance_type(covariance_type)]
+    return cov + k * d + k - 1
+
+
 def n_parameters(params: GMMParams) -> int:
-    """Number of free parameters, counted as scikit-learn does."""
-    k, d = params.n_components, params.n_features
-    cov = {"full": k * d * (d + 1) / 2, "diag": k * d, "tied": d * (d + 1) / 2, "spherical": k}[
-        params.covariance_type
-    ]
-    return int(cov + k * d + k - 1)
+    """Number of free parameters of ``params`` (see :func:`count_parameters`)."""
+    return count_parameters(params.n_components, params.n_features, params.covariance_type)
+
+
+def information_criteria(log_likelihood: float, n_parameters: int, n_samples: int) -> tuple[float, float]:
+    """``(bic, aic)`` from a total log-likelihood: ``-2 LL + p log n`` and ``-2 LL + 2 p`` (lower is better)."""
+    ll = float(log_likelihood)
+    return -2.0 * ll + n_parameters * math.log(n_samples), -2.0 * ll + 2.0 * n_parameters
 
 
 def bic(X, params: GMMParams) -> float:
     """Bayesian information criterion (lower is better): ``-2 LL + p log n``."""
     X = check_data(X)
-    return -2.0 * log_likelihood(X, params) + n_parameters(params) * math.log(X.shape[0])
+    return information_criteria(log_likelihood(X, params), n_parameters(params), X.shape[0])[0]
 
 
 def aic(X, params: GMMParams) -> float:
     """Akaike information criterion (lower is better): ``-2 LL + 2 p``."""
-    return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
+    X = check_data(X)
+    return information_criteria(log_likelihood(X, params), n_parameters(params), X.shape[0])[1]
 
 
 # --------------------------------------------------------------------------- collapse handling

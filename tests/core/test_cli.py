@@ -127,6 +127,7 @@ def test_predict_writes_labels_responsibilities_and_log_density(data_csv, tmp_pa
         (["predict", "{data}", "{data}"], "not valid JSON"),
         (["generate", "--preset", "huge"], "invalid choice"),
         (["fit", "{data}", "--k", "2", "--max-iter", "zero"], "not a whole number"),
+        (["fit", "{data}", "--k", "2", "--seed", "-1"], "give a seed of 0 or more"),
     ],
 )
 def test_bad_options_exit_2_with_one_error_line_and_no_output(

@@ -1,0 +1,555 @@
+"""Model selection: choose the number of components (and the covariance type) by BIC or AIC.
+
+:func:`select_model` fits every candidate of a grid ``K = k_min..k_max`` x covariance types by EM,
+each from ``n_init`` k-means++ starts, keeps the start with the best log-likelihood, and scores it
+with scikit-learn's criteria (lower is better)::
+
+    BIC = -2 LL + p log(n)        AIC = -2 LL + 2 p
+
+where ``LL`` is the total log-likelihood of the ``n`` training points and ``p`` the number of free
+parameters (:func:`count_parameters`, as scikit-learn's ``GaussianMixture._n_parameters``).
+
+Restart seeds
+    Restart ``r`` (``r = 0 .. n_init-1``) of *every* candidate starts from
+    ``initial_params(X, K, method="kmeans++", seed=seed + r)``, which is exactly the start of
+    ``gmm-desktop fit --k K --covariance-type T --seed <seed + r>``: any candidate can be
+    reproduced on its own, and more restarts only add starts (``n_init=3`` tries the start of
+    ``n_init=1`` first, so it is never worse).
+
+Choosing
+    The best candidate has the lowest criterion among those whose fit has no collapsed component
+    (``em.collapsed_components``: less than a point's worth of weight, or a covariance flattened to
+    ``reg_covar``). A component shrunk onto a single point has a likelihood bounded only by
+    ``reg_covar``, and on well-separated blobs such spurious fits were the only cause of wrong
+    picks (docs/model-selection.md). If every candidate collapsed, the lowest criterion wins.
+
+Cancelling
+    ``should_stop()`` is polled before every fit and after every EM iteration; when it returns
+    True, :class:`SelectionCancelled` is raised, carrying the candidates finished so far in
+    ``exc.result`` (the candidate being fitted is dropped).
+
+Also here: the ``select`` command (:func:`add_select_parser`, :func:`cmd_select`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gmm_desktop.core.em import EMFitter, check_data, check_settings, count_parameters, information_criteria
+from gmm_desktop.core.errors import FitError, GMMError, ParamsError
+from gmm_desktop.core.fileio import atomic_write_text
+from gmm_desktop.core.init import initial_params
+from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, check_covariance_type
+
+CRITERIA = ("bic", "aic")
+
+#: Header of the table written by :meth:`SelectionResult.write_table` (CONTRACTS.md section 1).
+TABLE_HEADER = ("k", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic")
+
+#: Data sets larger than this are not searched for duplicate points (as ``init.initial_params``).
+_DISTINCT_CHECK_LIMIT = 200_000
+
+
+class SelectionCancelled(GMMError):
+    """``should_stop()`` returned True; ``result`` holds the candidates finished before that.
+
+    Attributes
+    ----------
+    result : SelectionResult
+        A partial result (``complete`` is False; ``best`` may be None).
+    """
+
+    def __init__(self, message: str, result: "SelectionResult"):
+        super().__init__(message)
+        self.result = result
+
+
+class _StopRequested(Exception):
+    """Raised inside an EM run to abandon it (internal; never escapes :func:`select_model`)."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+def restart_seeds(seed: int, n_init: int) -> list[int]:
+    """Seeds of the ``n_init`` k-means++ starts: ``seed, seed + 1, ..., seed + n_init - 1``."""
+    return [int(seed) + r for r in range(int(n_init))]
+
+
+def n_distinct_points(X: np.ndarray) -> int:
+    """Number of distinct rows of ``X`` (n_samples, n_features); the row count for huge data."""
+    if X.shape[0] > _DISTINCT_CHECK_LIMIT:
+        return int(X.shape[0])
+    return int(len(np.unique(X, axis=0)))
+
+
+def parse_covariance_types(text) -> tuple[str, ...]:
+    """Covariance types from ``"full,diag"`` (or a sequence), in order, without repeats.
+
+    Raises
+    ------
+    ParamsError
+        For an empty list or an unknown type.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out: list[str] = []
+    for item in items:
+        name = str(item).strip().lower()
+        if not name:
+            continue
+        if name not in COVARIANCE_TYPES:
+            raise ParamsError(
+                f"unknown covariance type {str(item).strip()!r}: choose among {', '.join(COVARIANCE_TYPES)} "
+                "(several separated by commas, e.g. full,diag)"
+            )
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ParamsError(f"give at least one covariance type among {', '.join(COVARIANCE_TYPES)}")
+    return tuple(out)
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed) -> tuple[str, ...]:
+    """Validate the grid options; returns the covariance types as a tuple.
+
+    Raises
+    ------
+    ParamsError
+        With what to change.
+    """
+    for name, value in (("k_min", k_min), ("k_max", k_max), ("n_init", n_init)):
+        if not _is_whole(value) or value < 1:
+            raise ParamsError(f"{name} must be a whole number >= 1, got {value!r}")
+    if k_min > k_max:
+        raise ParamsError(f"k_min ({k_min}) is larger than k_max ({k_max}); give k_min <= k_max")
+    if not _is_whole(seed) or seed < 0:
+        raise ParamsError(f"the seed must be a whole number >= 0, got {seed!r}")
+    if criterion not in CRITERIA:
+        raise ParamsError(f"unknown criterion {criterion!r}: choose bic or aic")
+    return parse_covariance_types(covariance_types)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One fitted candidate of the grid: the best of its restarts.
+
+    Attributes
+    ----------
+    k : int
+        Number of components.
+    covariance_type : {'full', 'diag', 'spherical', 'tied'}
+    log_likelihood : float
+        Total log-likelihood of the training data under ``params`` (NaN when failed).
+    n_parameters : int
+        Free parameters (:func:`count_parameters`).
+    bic, aic : float
+        The criteria (lower is better; NaN when failed).
+    params : GMMParams or None
+        The fitted parameters of the best restart (None when failed).
+    initial : GMMParams or None
+        Where that restart started.
+    trace : tuple of float
+        Total log-likelihood after each EM iteration of that restart; length ``n_iter``.
+    converged : bool
+    n_iter : int
+    error : str or None
+        Why every restart failed (then ``params`` is None), else None.
+    seed : int or None
+        Seed of the best restart (``fit --seed`` reproduces it).
+    restart_log_likelihoods : tuple of float
+        Final log-likelihood of each restart, in restart order (NaN for a failed restart).
+    collapsed : tuple of int
+        Components of ``params`` detected as collapsed (tiny weight or a flat covariance).
+    """
+
+    k: int
+    covariance_type: str
+    log_likelihood: float
+    n_parameters: int
+    bic: float
+    aic: float
+    params: GMMParams | None
+    initial: GMMParams | None
+    trace: tuple
+    converged: bool
+    n_iter: int
+    error: str | None = None
+    seed: int | None = None
+    restart_log_likelihoods: tuple = ()
+    collapsed: tuple = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one restart succeeded."""
+        return self.error is None and self.params is not None
+
+    def criterion_value(self, criterion: str) -> float:
+        """The value of ``criterion`` ('bic' or 'aic')."""
+        if criterion not in CRITERIA:
+            raise ParamsError(f"unknown criterion {criterion!r}: choose bic or aic")
+        return self.bic if criterion == "bic" else self.aic
+
+
+def _format_number(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else "nan"
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionResult:
+    """The outcome of :func:`select_model`.
+
+    Attributes
+    ----------
+    candidates : tuple of Candidate
+        In grid order (covariance types in the order given, K ascending within each), failed ones
+        included; candidates skipped for having more components than distinct points are not.
+    criterion : {'bic', 'aic'}
+    n_samples, n_features : int
+    k_min, k_max : int
+        The grid as asked for (before skipping).
+    covariance_types : tuple of str
+    n_init, seed : int
+    settings : dict
+        The EM settings ``tol``, ``tol_mode``, ``max_iter``, ``reg_covar``.
+    notes : tuple of str
+        Things the user should know (skipped K, failed candidates).
+    complete : bool
+        False for the partial result of a cancelled selection.
+    """
+
+    candidates: tuple
+    criterion: str
+    n_samples: int
+    n_features: int
+    k_min: int
+    k_max: int
+    covariance_types: tuple
+    n_init: int
+    seed: int
+    settings: dict = field(default_factory=dict)
+    notes: tuple = ()
+    complete: bool = True
+
+    @property
+    def best(self) -> Candidate | None:
+        """The candidate with the lowest ``criterion`` (None if none succeeded)."""
+        return self.best_by(self.criterion)
+
+    def best_by(self, criterion: str) -> Candidate | None:
+        """The successful candidate with the lowest ``criterion`` ('bic' or 'aic').
+
+        Candidates with a collapsed component are passed over while any other succeeded: a
+        component shrunk onto one point (or a line) has an unbounded likelihood, held finite only
+        by ``reg_covar``, so its criterion says nothing about the number of clusters. Ties go to
+        fewer parameters, then to the earlier candidate.
+        """
+        ok = [(c.criterion_value(criterion), c.n_parameters, i, c) for i, c in enumerate(self.candidates) if c.ok]
+        sound = [t for t in ok if not t[3].collapsed]
+        pool = sound or ok
+        return min(pool, key=lambda t: t[:3])[3] if pool else None
+
+    def table_rows(self) -> list[tuple]:
+        """One row per candidate: ``(k, covariance_type, log_likelihood, n_parameters, bic, aic)``."""
+        return [(c.k, c.covariance_type, c.log_likelihood, c.n_parameters, c.bic, c.aic) for c in self.candidates]
+
+    def table_text(self) -> str:
+        """The table as CSV text, header :data:`TABLE_HEADER`; failed candidates show ``nan``."""
+        buf = io.StringIO()
+        buf.write(",".join(TABLE_HEADER) + "\n")
+        for k, ctype, ll, p, b, a in self.table_rows():
+            buf.write(f"{k},{ctype},{_format_number(ll)},{p},{_format_number(b)},{_format_number(a)}\n")
+        return buf.getvalue()
+
+    def write_table(self, path) -> None:
+        """Write :meth:`table_text` to ``path`` atomically (``OSError`` propagates)."""
+        atomic_write_text(path, self.table_text())
+
+    def model_settings(self, candidate: Candidate | None = None) -> dict:
+        """The ``settings`` object of a model file for ``candidate`` (default: :attr:`best`).
+
+        ``seed`` is the seed of the candidate's best restart, so ``fit`` with these settings
+        reproduces it; ``selection`` records the search.
+        """
+        candidate = self.best if candidate is None else candidate
+        return {
+            **self.settings,
+            "init": "kmeans++",
+            "seed": None if candidate is None else candidate.seed,
+            "selection": {
+                "criterion": self.criterion,
+                "k_min": self.k_min,
+                "k_max": self.k_max,
+                "covariance_types": list(self.covariance_types),
+                "n_init": self.n_init,
+                "seed": self.seed,
+                "n_candidates": len(self.candidates),
+            },
+        }
+
+
+# --------------------------------------------------------------------------- the search
+def _fit_once(X, k, covariance_type, seed, settings, should_stop):
+    """One k-means++ start and its EM run; returns ``(initial, snapshot, fitter)``."""
+    initial = initial_params(X, k, method="kmeans++", covariance_type=covariance_type,
+                             reg_covar=settings["reg_covar"], seed=seed)
+    fitter = EMFitter(X, initial, **settings)
+
+    def poll(_snapshot):
+        if should_stop():
+            raise _StopRequested
+
+    snap = fitter.run(callback=poll if should_stop is not None else None)
+    return initial, snap, fitter
+
+
+def _failed_candidate(k, d, covariance_type, error, restart_lls) -> Candidate:
+    nan = math.nan
+    return Candidate(k, covariance_type, nan, count_parameters(k, d, covariance_type), nan, nan,
+                     None, None, (), False, 0, error=error, seed=None, restart_log_likelihoods=tuple(restart_lls))
+
+
+def select_model(
+    X,
+    *,
+    k_min: int = 1,
+    k_max: int = 10,
+    covariance_types=("full",),
+    criterion: str = "bic",
+    n_init: int = 3,
+    seed: int = 0,
+    tol: float = 1e-4,
+    tol_mode: str = "total",
+    max_iter: int = 1000,
+    reg_covar: float = 1e-6,
+    progress=None,
+    should_stop=None,
+) -> SelectionResult:
+    """Fit every candidate of the grid and pick the one with the lowest criterion.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    k_min, k_max : int
+        Numbers of components to try, inclusive. K above the number of distinct points is
+        skipped (listed in ``result.notes``).
+    covariance_types : str or sequence of str
+        Among 'full', 'diag', 'spherical', 'tied' (a comma-separated string is accepted).
+    criterion : {'bic', 'aic'}
+        Decides ``result.best``; both are computed for every candidate.
+    n_init : int
+        k-means++ restarts per candidate (seeds ``seed + r``, see the module docstring); the
+        restart with the highest log-likelihood is kept.
+    seed : int
+        Base seed, >= 0.
+    tol, tol_mode, max_iter, reg_covar
+        EM settings, as for :class:`~gmm_desktop.core.em.EMFitter`.
+    progress : callable, optional
+        ``progress(done, total, candidate_or_None)`` after every fit (every restart):
+        ``total = n_candidates * n_init``; the third argument is the finished
+        :class:`Candidate` after its last restart, else None. Called exactly ``total`` times.
+    should_stop : callable, optional
+        ``should_stop() -> bool``, polled before each fit and after each EM iteration.
+
+    Returns
+    -------
+    SelectionResult
+        ``result.best`` is the chosen candidate: the lowest ``criterion`` among the candidates
+        without a collapsed component (among all successful ones if every one collapsed; see
+        :meth:`SelectionResult.best_by`).
+
+    Raises
+    ------
+    DataError
+        For unusable data.
+    ParamsError
+        For bad options, or when ``k_min`` exceeds the number of distinct points.
+    FitError
+        When every candidate failed.
+    SelectionCancelled
+        When ``should_stop()`` returned True (``exc.result`` holds the finished candidates).
+
+    Notes
+    -----
+    A candidate fails (``candidate.error``) only when all its restarts fail; the search goes on.
+    Call from a worker thread for a responsive window; nothing here touches shared state.
+    """
+    X = check_data(X)
+    covariance_types = check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed)
+    check_settings(tol, tol_mode, max_iter, reg_covar)
+    k_min, k_max, n_init, seed = int(k_min), int(k_max), int(n_init), int(seed)
+    settings = {"tol": float(tol), "tol_mode": tol_mode, "max_iter": int(max_iter), "reg_covar": float(reg_covar)}
+    n, d = X.shape
+
+    notes: list[str] = []
+    n_distinct = n_distinct_points(X)
+    if k_min > n_distinct:
+        raise ParamsError(
+            f"k_min is {k_min} but the data have only {n_distinct} distinct point{'s' if n_distinct != 1 else ''}; "
+            f"use a k_min of at most {n_distinct}, or more data"
+        )
+    k_top = min(k_max, n_distinct)
+    if k_top < k_max:
+        skipped = f"{k_top + 1}" if k_top + 1 == k_max else f"{k_top + 1} to {k_max}"
+        notes.append(
+            f"K = {skipped} skipped: the data have only {n_distinct} distinct points "
+            f"(at most {n_distinct} components)"
+        )
+    grid = [(ctype, k) for ctype in covariance_types for k in range(k_min, k_top + 1)]
+    seeds = restart_seeds(seed, n_init)
+    total = len(grid) * n_init
+    done = 0
+    candidates: list[Candidate] = []
+
+    def partial(message: str) -> SelectionCancelled:
+        result = SelectionResult(tuple(candidates), criterion, n, d, k_min, k_max, covariance_types, n_init,
+                                 seed, dict(settings), tuple(notes), complete=False)
+        return SelectionCancelled(message, result)
+
+    for ctype, k in grid:
+        best = None  # (log_likelihood, r, initial, snapshot, fitter)
+        restart_lls: list[float] = []
+        last_error = None
+        for r, s in enumerate(seeds):
+            if should_stop is not None and should_stop():
+                raise partial(f"model selection was cancelled after {len(candidates)} of {len(grid)} candidates")
+            try:
+                initial, snap, fitter = _fit_once(X, k, ctype, s, settings, should_stop)
+            except _StopRequested:
+                raise partial(
+                    f"model selection was cancelled after {len(candidates)} of {len(grid)} candidates"
+                ) from None
+            except GMMError as exc:
+                last_error = str(exc)
+                restart_lls.append(math.nan)
+            else:
+                restart_lls.append(snap.log_likelihood)
+                if best is None or snap.log_likelihood > best[0]:
+                    best = (snap.log_likelihood, r, initial, snap, fitter)
+            done += 1
+            cand = None
+            if r == n_init - 1:
+                if best is None:
+                    cand = _failed_candidate(k, d, ctype, last_error or "the fit failed", restart_lls)
+                    notes.append(f"K = {k} ({ctype}) failed: {cand.error}")
+                else:
+                    ll, rb, initial, snap, fitter = best
+                    p = count_parameters(k, d, ctype)
+                    b, a = information_criteria(ll, p, n)
+                    cand = Candidate(k, ctype, ll, p, b, a, snap.params, initial, tuple(fitter.trace),
+                                     snap.converged, snap.iteration, None, seeds[rb], tuple(restart_lls),
+                                     tuple(snap.collapsed))
+                candidates.append(cand)
+            if progress is not None:
+                progress(done, total, cand)
+
+    collapsed = [c for c in candidates if c.ok and c.collapsed]
+    if collapsed and len(collapsed) < sum(c.ok for c in candidates):
+        listed = ", ".join(f"K = {c.k} ({c.covariance_type})" for c in collapsed)
+        notes.append(
+            f"not chosen because a component collapsed (onto very few points or a flat spread): {listed}; "
+            "a collapsed component inflates the likelihood, so its criterion does not count clusters"
+        )
+    result = SelectionResult(tuple(candidates), criterion, n, d, k_min, k_max, covariance_types, n_init, seed,
+                             dict(settings), tuple(notes))
+    if result.best is None:
+        first = next((c for c in candidates if c.error), None)
+        why = f" (K = {first.k}, {first.covariance_type}: {first.error.rstrip('.')})" if first else ""
+        raise FitError(
+            f"every candidate failed{why}; try a larger reg_covar, a smaller k_max, or scale the data"
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- the command
+def add_select_parser(sub, positive_int, int_type, columns_type) -> None:
+    """Register the ``select`` command on the subparsers ``sub`` of ``cli.build_parser``."""
+    import argparse
+
+    from gmm_desktop.core.cli import _non_negative_float
+
+    def covariance_list(text: str) -> tuple[str, ...]:
+        try:
+            return parse_covariance_types(text)
+        except ParamsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    sel = sub.add_parser(
+        "select",
+        help="choose the number of components (and covariance type) by BIC or AIC",
+        description="Fit K = k-min..k-max components for each covariance type (n-init k-means++ starts "
+        "each, seeds SEED, SEED+1, ...), keep the candidate with the lowest criterion and save it.",
+    )
+    sel.add_argument("data", metavar="DATA_FILE")
+    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try (default 1)")
+    sel.add_argument("--k-max", type=positive_int, default=10,
+                     help="most components to try (default 10; K above the number of distinct points is skipped)")
+    sel.add_argument("--covariance-types", type=covariance_list, default=("full",), metavar="TYPES",
+                     help="comma list among full,diag,spherical,tied (default full)")
+    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better (default bic)")
+    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate (default 3)")
+    sel.add_argument("--seed", type=int_type, default=0, help="restart r uses seed SEED+r (default 0)")
+    sel.add_argument("--table", metavar="FILE",
+                     help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
+    sel.add_argument("--tol", type=_non_negative_float, default=1e-4,
+                     help="stop when the change in log-likelihood is below this (default 1e-4)")
+    sel.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
+                     help="total: change of the summed log-likelihood (default); per-sample: of its mean")
+    sel.add_argument("--max-iter", type=positive_int, default=1000)
+    sel.add_argument("--reg-covar", type=_non_negative_float, default=1e-6)
+    sel.add_argument("--columns", type=columns_type, help="feature columns by header name or 0-based index")
+    sel.add_argument("--drop-invalid", action="store_true",
+                     help="drop rows with non-numeric or non-finite cells instead of refusing the file")
+    sel.add_argument("-o", "--output", required=True, metavar="MODEL.json")
+
+
+def cmd_select(args) -> int:
+    """Run ``select``: fit the grid, write the chosen model (and the table), print one summary line."""
+    import os
+
+    from gmm_desktop.core.cli import UsageError, _check_output, _load
+    from gmm_desktop.core.model_io import save_model
+
+    _check_output(args.output)
+    if args.table is not None:
+        _check_output(args.table)
+        if os.path.abspath(args.table) == os.path.abspath(args.output):
+            raise UsageError("--table and -o name the same file; give the table another name")
+    if args.k_min > args.k_max:
+        raise UsageError(f"--k-min ({args.k_min}) is larger than --k-max ({args.k_max}); give --k-min <= --k-max")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    data = _load(args.data, args.columns, args.drop_invalid)
+    X = data.X
+    result = select_model(
+        X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
+        n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+        reg_covar=args.reg_covar,
+    )
+    best = result.best
+    save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
+               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
+               log_likelihood=best.log_likelihood)
+    if args.table is not None:
+        try:
+            result.write_table(args.table)
+        except OSError as exc:
+            raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if best.collapsed:
+        print(f"warning: components {', '.join(map(str, best.collapsed))} of the chosen model collapsed "
+              "(tiny weight or a covariance at reg_covar); try a smaller --k-max", file=sys.stderr)
+    n_ok = sum(c.ok for c in result.candidates)
+    state = "converged" if best.converged else "did not converge"
+    print(f"chose {best.k} components ({best.covariance_type}) by {args.criterion.upper()} "
+          f"{best.criterion_value(args.criterion):.6f} among {n_ok} candidates: log-likelihood "
+          f"{best.log_likelihood:.6f}, {state} after {best.n_iter} iterations (seed {best.seed}) -> {args.output}")
+    return 0

@@ -1,0 +1,490 @@
+"""Model selection: criteria against scikit-learn, picking the true K, restarts, progress and
+cancel, and the ``select`` command."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
+
+from gmm_desktop.core import em
+from gmm_desktop.core.cli import main
+from gmm_desktop.core.datasets import generate, write_csv
+from gmm_desktop.core.errors import FitError, GMMError, ParamsError
+from gmm_desktop.core.model_io import load_model
+from gmm_desktop.core.params import COVARIANCE_TYPES
+from gmm_desktop.core.selection import (
+    TABLE_HEADER,
+    SelectionCancelled,
+    count_parameters,
+    information_criteria,
+    parse_covariance_types,
+    restart_seeds,
+    select_model,
+)
+
+
+def separated_centers(k, seed, min_distance=8.0, half_width=15.0):
+    """``k`` random 2-D centres at least ``min_distance`` apart (rejection sampling)."""
+    rng = np.random.default_rng(1000 + seed)
+    out = []
+    while len(out) < k:
+        c = rng.uniform(-half_width, half_width, size=2)
+        if all(np.linalg.norm(c - o) >= min_distance for o in out):
+            out.append(c)
+    return np.array(out)
+
+
+def blobs(k=3, n_per=60, seed=0):
+    return generate(centers=separated_centers(k, seed), seed=seed, n_samples=n_per * k).X
+
+
+@pytest.fixture(scope="module")
+def X3():
+    return blobs(3, 60, seed=0)
+
+
+# --------------------------------------------------------------------------- criteria
+def sklearn_model(params):
+    """A scikit-learn GaussianMixture holding ``params`` as its fitted state."""
+    ct = params.covariance_type
+    gm = GaussianMixture(params.n_components, covariance_type=ct)
+    gm.weights_ = np.array(params.weights)
+    gm.means_ = np.array(params.means)
+    gm.covariances_ = np.array(params.covariances)
+    gm.precisions_cholesky_ = _compute_precision_cholesky(gm.covariances_, ct)
+    gm.n_features_in_ = params.n_features
+    gm.converged_, gm.n_iter_, gm.lower_bound_ = True, 1, 0.0
+    return gm
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bic_and_aic_equal_scikit_learn(X3, covariance_type):
+    result = select_model(X3, k_min=1, k_max=4, covariance_types=(covariance_type,), n_init=1)
+    assert [c.k for c in result.candidates] == [1, 2, 3, 4]
+    for c in result.candidates:
+        gm = sklearn_model(c.params)
+        assert c.n_parameters == gm._n_parameters() == em.n_parameters(c.params)
+        assert c.bic == pytest.approx(gm.bic(X3), rel=1e-10)
+        assert c.aic == pytest.approx(gm.aic(X3), rel=1e-10)
+        assert c.bic == pytest.approx(em.bic(X3, c.params), rel=1e-12)
+        assert c.aic == pytest.approx(em.aic(X3, c.params), rel=1e-12)
+        assert c.log_likelihood == pytest.approx(em.log_likelihood(X3, c.params), rel=1e-12)
+
+
+def test_criteria_match_scikit_learn_fit_from_same_start(X3):
+    """scikit-learn's own EM from our start, same number of iterations, gives the same BIC/AIC."""
+    c = select_model(
+        X3, k_min=3, k_max=3, covariance_types="diag", n_init=1, tol=0.0, max_iter=20
+    ).best
+    p0 = c.initial
+    gm = GaussianMixture(
+        3,
+        covariance_type="diag",
+        tol=0.0,
+        max_iter=20,
+        weights_init=p0.weights,
+        means_init=p0.means,
+        precisions_init=1.0 / p0.covariances,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges, as intended
+        gm.fit(X3)
+    assert c.n_iter == 20
+    assert c.bic == pytest.approx(gm.bic(X3), rel=1e-7)
+    assert c.aic == pytest.approx(gm.aic(X3), rel=1e-7)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("k,d", [(1, 1), (3, 2), (5, 4)])
+def test_count_parameters_matches_em(covariance_type, k, d):
+    params = em.m_step(
+        np.random.default_rng(0).normal(size=(20, d)), np.full((k, 20), 1.0 / k), covariance_type
+    )
+    assert count_parameters(k, d, covariance_type) == em.n_parameters(params)
+
+
+def test_information_criteria_definitions():
+    bic, aic = information_criteria(-100.0, 7, 50)
+    assert bic == pytest.approx(200.0 + 7 * math.log(50))
+    assert aic == pytest.approx(214.0)
+
+
+# --------------------------------------------------------------------------- picks the true K
+def test_picks_the_true_k_on_well_separated_data():
+    """Measured over 10 seeds per K (see docs/model-selection.md); here 2 seeds per K, K = 2..6."""
+    hits, picks = 0, []
+    for k in range(2, 7):
+        for seed in (0, 1):
+            X = blobs(k, 100, seed=seed)
+            chosen = select_model(X, k_min=1, k_max=8, n_init=1, seed=seed).best.k
+            picks.append((k, chosen))
+            hits += chosen == k
+    assert hits / len(picks) >= 0.8, picks
+
+
+def test_a_fit_collapsed_onto_one_point_is_not_chosen():
+    """Four spherical blobs: the K = 5 fit of seed 1 puts a component on a single point, which
+    gives a lower BIC than the true K = 4 (scikit-learn with 20 starts finds no such fit and
+    prefers K = 4)."""
+    X = blobs(4, 100, seed=0)
+    result = select_model(X, k_min=4, k_max=5, covariance_types="spherical", n_init=3, seed=0)
+    four, five = result.candidates
+    assert five.collapsed and five.bic < four.bic
+    assert not four.collapsed
+    assert result.best is four
+    assert any("K = 5 (spherical)" in n and "collapsed" in n for n in result.notes)
+
+
+def test_best_falls_back_to_collapsed_candidates_when_all_collapsed():
+    X = np.repeat([[0.0, 0.0], [4.0, 0.5], [0.5, 4.0]], 5, axis=0)
+    result = select_model(X, k_min=3, k_max=3, covariance_types="spherical", n_init=1)
+    assert result.candidates[0].collapsed
+    assert result.best is result.candidates[0]
+
+
+# --------------------------------------------------------------------------- restarts
+def test_restart_seeds_are_base_plus_index():
+    assert restart_seeds(7, 3) == [7, 8, 9]
+
+
+def test_restarts_never_worse_than_the_first_start():
+    X = blobs(5, 30, seed=0)
+    one = select_model(X, k_min=2, k_max=7, n_init=1, seed=1)
+    three = select_model(X, k_min=2, k_max=7, n_init=3, seed=1)
+    for a, b in zip(one.candidates, three.candidates):
+        assert (a.k, a.covariance_type) == (b.k, b.covariance_type)
+        assert b.restart_log_likelihoods[0] == a.log_likelihood  # the same first start
+        assert b.log_likelihood >= a.log_likelihood
+        assert b.log_likelihood == max(b.restart_log_likelihoods)
+        assert b.seed == 1 + b.restart_log_likelihoods.index(b.log_likelihood)
+    # the restarts matter on this data: some candidate is strictly better than its first start
+    assert any(
+        b.log_likelihood > a.log_likelihood + 1e-6 for a, b in zip(one.candidates, three.candidates)
+    )
+
+
+def test_same_seed_same_result(X3):
+    a = select_model(X3, k_min=1, k_max=4, n_init=2, seed=11)
+    b = select_model(X3, k_min=1, k_max=4, n_init=2, seed=11)
+    assert a.table_text() == b.table_text()
+    np.testing.assert_array_equal(a.best.params.means, b.best.params.means)
+
+
+def test_candidate_reproducible_by_fit_with_its_seed(X3, tmp_path):
+    best = select_model(X3, k_min=2, k_max=4, covariance_types="tied", n_init=3, seed=4).best
+    data, model = tmp_path / "d.npy", tmp_path / "m.json"
+    np.save(data, X3)
+    assert (
+        main(
+            [
+                "fit",
+                str(data),
+                "--k",
+                str(best.k),
+                "--covariance-type",
+                "tied",
+                "--seed",
+                str(best.seed),
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    assert load_model(model).log_likelihood == best.log_likelihood
+
+
+# --------------------------------------------------------------------------- progress and cancel
+def test_progress_is_called_total_times(X3):
+    calls = []
+    result = select_model(
+        X3,
+        k_min=1,
+        k_max=3,
+        covariance_types="full,spherical",
+        n_init=2,
+        progress=lambda done, total, cand: calls.append((done, total, cand)),
+    )
+    total = 3 * 2 * 2
+    assert [c[0] for c in calls] == list(range(1, total + 1))
+    assert all(c[1] == total for c in calls)
+    finished = [c[2] for c in calls if c[2] is not None]
+    assert [i + 1 for i, c in enumerate(calls) if c[2] is not None] == list(range(2, total + 1, 2))
+    assert finished == list(result.candidates)
+    assert [(c.covariance_type, c.k) for c in finished] == [
+        ("full", 1),
+        ("full", 2),
+        ("full", 3),
+        ("spherical", 1),
+        ("spherical", 2),
+        ("spherical", 3),
+    ]
+
+
+def test_cancel_between_fits_keeps_finished_candidates(X3):
+    seen = []
+    with pytest.raises(SelectionCancelled) as info:
+        select_model(
+            X3,
+            k_min=1,
+            k_max=6,
+            n_init=2,
+            progress=lambda d, t, c: seen.append(d),
+            should_stop=lambda: len(seen) >= 5,
+        )
+    partial = info.value.result
+    assert isinstance(info.value, GMMError) and "cancelled" in str(info.value)
+    assert seen == [1, 2, 3, 4, 5]  # no fit after the request
+    assert not partial.complete
+    assert [c.k for c in partial.candidates] == [1, 2]  # the half-done K = 3 is dropped
+    assert partial.best is not None and partial.best.k in (1, 2)
+
+
+def test_cancel_inside_an_em_run_is_prompt(X3):
+    polls = []
+
+    def should_stop():
+        polls.append(1)
+        return len(polls) > 3
+
+    with pytest.raises(SelectionCancelled) as info:
+        select_model(
+            X3, k_min=5, k_max=5, n_init=1, tol=0.0, max_iter=10_000, should_stop=should_stop
+        )
+    assert len(polls) == 4  # one before the fit, then one per EM iteration
+    assert info.value.result.candidates == ()
+    assert info.value.result.best is None
+
+
+# --------------------------------------------------------------------------- edge cases
+def test_k_above_distinct_points_is_skipped_with_a_note():
+    X = np.repeat([[0.0, 0.0], [4.0, 0.5], [0.5, 4.0], [5.0, 5.0]], 5, axis=0)
+    result = select_model(X, k_min=1, k_max=6, n_init=1, covariance_types="spherical")
+    assert [c.k for c in result.candidates] == [1, 2, 3, 4]
+    assert any("5 to 6 skipped" in n and "4 distinct points" in n for n in result.notes)
+
+
+def test_k_min_above_distinct_points_is_refused():
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 4, axis=0)
+    with pytest.raises(ParamsError, match="3 distinct points"):
+        select_model(X, k_min=4, k_max=6)
+
+
+def test_failed_candidates_are_recorded_not_fatal():
+    # three distinct points, no regularisation: K = 1 fits; K >= 2 leaves a component with a
+    # singular covariance, which fails for every restart.
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 10, axis=0)
+    result = select_model(X, k_min=1, k_max=3, n_init=2, reg_covar=0.0)
+    ok = [c for c in result.candidates if c.ok]
+    failed = [c for c in result.candidates if not c.ok]
+    assert [c.k for c in ok] == [1] and [c.k for c in failed] == [2, 3]
+    for c in failed:
+        assert c.error and c.params is None and math.isnan(c.bic) and math.isnan(c.log_likelihood)
+        assert all(math.isnan(v) for v in c.restart_log_likelihoods)
+    assert result.best.k == 1
+    assert any("K = 2 (full) failed" in n for n in result.notes)
+    lines = result.table_text().splitlines()
+    assert lines[2].startswith("2,full,nan,11,nan,nan")
+    with pytest.raises(FitError, match="every candidate failed"):
+        select_model(X, k_min=2, k_max=3, n_init=1, reg_covar=0.0)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"k_min": 0}, "k_min"),
+        ({"k_min": 4, "k_max": 3}, "k_min"),
+        ({"n_init": 0}, "n_init"),
+        ({"k_max": 2.5}, "k_max"),
+        ({"seed": -1}, "seed"),
+        ({"criterion": "icl"}, "criterion"),
+        ({"covariance_types": "full,banana"}, "banana"),
+        ({"covariance_types": ()}, "at least one"),
+        ({"tol": -1.0}, "tol"),
+    ],
+)
+def test_bad_options_raise_params_error(X3, options, match):
+    with pytest.raises(ParamsError, match=match):
+        select_model(X3, **options)
+
+
+def test_parse_covariance_types():
+    assert parse_covariance_types(" full, Diag,full ") == ("full", "diag")
+    assert parse_covariance_types(["tied"]) == ("tied",)
+
+
+def test_best_by_other_criterion_and_model_settings(X3):
+    result = select_model(
+        X3, k_min=1, k_max=4, covariance_types=("full", "diag"), criterion="aic", n_init=1, seed=3
+    )
+    sound = [c for c in result.candidates if not c.collapsed]
+    assert result.best is result.best_by("aic")
+    assert result.best_by("aic").aic == min(c.aic for c in sound)
+    assert result.best_by("bic").bic == min(c.bic for c in sound)
+    s = result.model_settings()
+    assert s["init"] == "kmeans++" and s["seed"] == result.best.seed == 3
+    assert s["selection"] == {
+        "criterion": "aic",
+        "k_min": 1,
+        "k_max": 4,
+        "covariance_types": ["full", "diag"],
+        "n_init": 1,
+        "seed": 3,
+        "n_candidates": 8,
+    }
+
+
+# --------------------------------------------------------------------------- the command
+@pytest.fixture
+def data_file(tmp_path):
+    path = tmp_path / "data.csv"
+    write_csv(generate(centers=separated_centers(3, 0), seed=0, n_samples=150), path)
+    return path
+
+
+def test_cli_select_writes_model_and_table(data_file, tmp_path, capsys):
+    model, table = tmp_path / "model.json", tmp_path / "table.csv"
+    code = main(
+        [
+            "select",
+            str(data_file),
+            "--k-max",
+            "5",
+            "--covariance-types",
+            "full,diag",
+            "--n-init",
+            "2",
+            "--seed",
+            "2",
+            "--table",
+            str(table),
+            "-o",
+            str(model),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 1 and "chose 3 components" in out and "BIC" in out
+    saved = load_model(model)
+    assert saved.params.n_components == 3
+    assert saved.feature_names == ["x", "y"]
+    assert saved.settings["init"] == "kmeans++" and saved.settings["seed"] in (2, 3)
+    assert saved.settings["selection"]["covariance_types"] == ["full", "diag"]
+    assert saved.settings["selection"]["criterion"] == "bic"
+    assert json.loads(model.read_text())["settings"]["tol_mode"] == "total"
+    lines = table.read_text().splitlines()
+    assert (
+        lines[0]
+        == "k,covariance_type,log_likelihood,n_parameters,bic,aic"
+        == ",".join(TABLE_HEADER)
+    )
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 10
+    assert [(int(r[0]), r[1]) for r in rows] == [
+        (k, t) for t in ("full", "diag") for k in range(1, 6)
+    ]
+    bics = {(int(r[0]), r[1]): float(r[4]) for r in rows}
+    assert min(bics, key=bics.get) == (3, saved.params.covariance_type)
+    assert float(rows[0][2]) < float(rows[2][2])  # LL grows from K=1 to K=3
+
+
+def test_cli_select_aic_without_table(data_file, tmp_path, capsys):
+    model = tmp_path / "m.json"
+    assert (
+        main(
+            [
+                "select",
+                str(data_file),
+                "--k-min",
+                "2",
+                "--k-max",
+                "4",
+                "--criterion",
+                "aic",
+                "--n-init",
+                "1",
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    assert "AIC" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "m.json"]
+
+
+def test_cli_select_clamps_k_max_with_a_note(tmp_path, capsys):
+    data = tmp_path / "few.csv"
+    data.write_text("x,y\n0,0\n3,0.5\n0.2,3\n3,3.4\n1.5,1.2\n")
+    model = tmp_path / "m.json"
+    assert (
+        main(
+            [
+                "select",
+                str(data),
+                "--k-max",
+                "8",
+                "--covariance-types",
+                "spherical",
+                "--n-init",
+                "1",
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    out, err = capsys.readouterr()
+    assert "note: K = 6 to 8 skipped" in err
+    assert model.exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--k-min", "0"],
+        ["--k-min", "5", "--k-max", "3"],
+        ["--k-max", "0"],
+        ["--n-init", "0"],
+        ["--n-init", "two"],
+        ["--covariance-types", "full,banana"],
+        ["--covariance-types", ","],
+        ["--criterion", "icl"],
+        ["--seed", "-1"],
+        ["--k-min", "500", "--k-max", "600"],
+        ["--tol", "-1"],
+        ["--columns", "x,nope"],
+    ],
+)
+def test_cli_select_bad_options(data_file, tmp_path, capsys, options):
+    model, table = tmp_path / "m.json", tmp_path / "t.csv"
+    code = main(["select", str(data_file), *options, "--table", str(table), "-o", str(model)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_cli_select_needs_output(data_file, capsys):
+    assert main(["select", str(data_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_cli_select_table_same_as_output_is_refused(data_file, tmp_path, capsys):
+    model = tmp_path / "m.json"
+    assert main(["select", str(data_file), "--table", str(model), "-o", str(model)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert not model.exists()
+
+
+def test_cli_select_leaves_existing_output_on_error(data_file, tmp_path, capsys):
+    model = tmp_path / "m.json"
+    model.write_text("old")
+    assert main(["select", str(data_file), "--k-min", "3", "--k-max", "2", "-o", str(model)]) == 2
+    assert model.read_text() == "old"
