@@ -31,6 +31,7 @@ from gmm_desktop.gui.collapse_banner import CollapseBanner
 from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
 from gmm_desktop.gui.export import export_plot
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
+from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.session import MeansCommand, Session
@@ -149,6 +150,9 @@ class MainWindow(QMainWindow):
                                              icon=sp.SP_DialogDiscardButton)
         self.actionKmeansPP = self._action("actionKmeansPP", "Place means by &k-means++",
                                            self.panel.kmeanspp_button.click)
+        self.actionFindK = self._action("actionFindK", "Find &K…", self._on_find_k_triggered, ["Ctrl+K"],
+                                        tip="Choose K (and the covariance model) by BIC or AIC")
+        self.actionFindK.setIcon(find_k_icon())
 
     def _create_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -178,6 +182,10 @@ class MainWindow(QMainWindow):
                 toolbar.addSeparator()
             else:
                 toolbar.addAction(action)
+        em_menu = next(a.menu() for a in bar.actions() if a.menu() is not None and a.text() == "E&M")
+        em_menu.addSeparator()
+        em_menu.addAction(self.actionFindK)
+        toolbar.insertAction(toolbar.actions()[toolbar.actions().index(self.actionReset) + 1], self.actionFindK)
 
     def _create_status_bar(self) -> None:
         self._status = {}
@@ -412,6 +420,24 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.generate_data(**dialog.values())
 
+    def _on_find_k_triggered(self) -> None:
+        dialog = self.findChild(FindKDialog, "findKDialog")
+        if dialog is None:
+            dialog = FindKDialog(self.session, self)
+            dialog.candidate_adopted.connect(self.adopt_candidate)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def adopt_candidate(self, candidate) -> None:
+        """Continue EM from a Find K candidate (as ``open_model``): its parameters, covariance type and K."""
+        self.panel.set_em_settings({"covariance_type": candidate.covariance_type})
+        self.session.settings = self.panel.em_settings()
+        self.undo_stack.clear()
+        self.session.set_means(candidate.params.means, start=candidate.params)
+        self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
+                                     "Run or Step continues EM from it", 8000)
+
     def _on_open_model_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_dir, MODEL_FILTER)
         if path:
@@ -469,12 +495,15 @@ class MainWindow(QMainWindow):
         self.undo_stack.push(MeansCommand(self.session, means, "k-means++ means"))
 
     def _on_reseed_requested(self, k: int) -> None:
-        self._replace_fit(lambda params: reseed_component(self.session.dataset.X, params, k), "re-seed component")
+        self._replace_fit(k, lambda params: reseed_component(self.session.dataset.X, params, k), "re-seed component")
 
     def _on_remove_requested(self, k: int) -> None:
-        self._replace_fit(lambda params: remove_component(params, k), "remove component")
+        self._replace_fit(k, lambda params: remove_component(params, k), "remove component")
 
-    def _replace_fit(self, change, text: str) -> None:
+    def _replace_fit(self, k: int, change, text: str) -> None:
+        shown = self.session.shown
+        if shown is None or k not in shown.collapsed:
+            return  # the banner still shows a fit since replaced (an edit, a reset): it hides at the next frame
         try:
             params = change(self.session.shown.params)
         except GMMError as exc:
