@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from gmm_desktop.core.geometry import ellipses_points
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import RUNNING
+from gmm_desktop.gui.point_cloud import PointCloud
 
 SIGMAS = (1.0, 2.0, 3.0)
 _SIGMA_ALPHA = (255, 175, 110)
 _HIT_RADIUS_PX = 12.0
-_COLOR_LEVELS = 24  # blended point colours are rounded to this many levels per channel
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
 HINT = "Click to place initial means, or press k-means++"
 
@@ -33,13 +33,6 @@ class _CanvasViewBox(pg.ViewBox):
                 self.clicked.emit(pos.x(), pos.y())
         else:
             super().mouseClickEvent(ev)
-
-
-class _PointsItem(pg.ScatterPlotItem):
-    """The data points; clicks go through them to the canvas."""
-
-    def mouseClickEvent(self, ev):
-        ev.ignore()
 
 
 class _LegendSample(pg.ItemSample):
@@ -127,13 +120,10 @@ class ScatterCanvas(pg.PlotWidget):
         self._snapshot = None
         self._component_curves: list[list[pg.PlotCurveItem]] = []
         self._truth_curves: list[pg.PlotCurveItem] = []
-        self._brushes_neutral = pg.mkBrush(QColor(palette.POINT_NEUTRAL).lighter(110))
-        self._drawn_colors: np.ndarray | None = None  # 0xRRGGBB per point, as last drawn
+        self._drawn_resp = None  # the responsibilities whose colours are on screen
         self._legend_k = 0
-        self._brush_cache: dict[int, QBrush] = {}  # 0xRRGGBB -> brush, stable so symbols are cached
         self._setup_plot()
-        self._points = _PointsItem(pxMode=True, size=6, pen=None, brush=self._brushes_neutral)
-        self._points.setZValue(0)
+        self.cloud = PointCloud(self.getPlotItem())  # markers for small data, a density image for large
         self._fitted_means = pg.ScatterPlotItem(pxMode=True, symbol="o", size=13,
                                                 pen=pg.mkPen(palette.FOREGROUND, width=1.5))
         self._fitted_means.setZValue(20)
@@ -142,7 +132,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
                                                   brush=pg.mkBrush(palette.FOREGROUND))
         self._placed_means.setZValue(30)
-        for item in (self._points, self._fitted_means, self._placed_means):
+        for item in (self._fitted_means, self._placed_means):
             self.addItem(item)
         self._legend = pg.LegendItem(offset=(12, 12), labelTextColor=palette.FOREGROUND, sampleType=_LegendSample,
                                      labelTextSize="10.5pt", brush=pg.mkBrush(255, 255, 255, 220),
@@ -182,6 +172,7 @@ class ScatterCanvas(pg.PlotWidget):
     def set_hard_labels(self, hard: bool) -> None:
         """Colour points by their most responsible component instead of blending colours."""
         self._hard_labels = hard
+        self._drawn_resp = None
         self._update_points()
 
     def set_truth_visible(self, visible: bool) -> None:
@@ -199,9 +190,8 @@ class ScatterCanvas(pg.PlotWidget):
             self.mean_added.emit(x, y)
 
     def _on_data_changed(self, dataset) -> None:
-        self._points.setData(pos=dataset.X[:, :2], size=_point_size(dataset.n_samples),
-                             brush=self._brushes_neutral)
-        self._drawn_colors = None
+        self.cloud.set_points(dataset.X[:, :2])
+        self._drawn_resp = None
         names = dataset.feature_names
         plot = self.getPlotItem()
         plot.setLabel("bottom", names[0], **palette.label_style())
@@ -224,25 +214,22 @@ class ScatterCanvas(pg.PlotWidget):
 
     # -- drawing
     def _update_points(self) -> None:
+        """Colour the points by the newest responsibilities; a snapshot without them (EM sends
+        them at most a few times a second for large data) keeps the colours on screen."""
         snap = self._snapshot
-        n = len(self._points.data)
-        if snap is None or snap.resp is None or len(snap.resp) != n:
-            colors = None
-        else:
-            colors = _point_colors(snap.resp, self._hard_labels)
-        if _same(colors, self._drawn_colors):
-            return  # near convergence the colours stop changing: skip the costly per-point update
-        self._drawn_colors = colors
-        if colors is None:
-            self._points.setBrush(np.full(n, self._brushes_neutral, dtype=object))
+        if snap is None:
+            self._drawn_resp = None
+            self.cloud.set_colors(None)
             return
-        codes, inverse = np.unique(colors, return_inverse=True)
-        brushes = np.empty(len(codes), dtype=object)
-        for i, code in enumerate(codes.tolist()):
-            if code not in self._brush_cache:
-                self._brush_cache[code] = QBrush(QColor((code >> 16) & 255, (code >> 8) & 255, code & 255, 190))
-            brushes[i] = self._brush_cache[code]
-        self._points.setBrush(brushes[inverse.reshape(-1)])
+        resp = snap.resp if snap.resp is not None and len(snap.resp) == self.cloud.n_points else None
+        if resp is None or resp is self._drawn_resp:
+            return
+        self._drawn_resp = resp
+        rgb = palette.component_rgb(resp.shape[1])
+        if self._hard_labels:
+            self.cloud.set_hard_labels(np.argmax(resp, axis=1), rgb)
+        else:
+            self.cloud.set_colors_from_responsibilities(resp, rgb)
 
     def _update_ellipses(self) -> None:
         snap = self._snapshot
@@ -305,39 +292,6 @@ class ScatterCanvas(pg.PlotWidget):
         for sample, text in zip(samples, entries):
             self._legend.addItem(sample, text)
         self._legend.setVisible(bool(entries))
-
-
-def _point_size(n_samples: int) -> float:
-    return 7.0 if n_samples <= 300 else 6.0 if n_samples <= 3000 else 4.0
-
-
-def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.shape == b.shape and np.array_equal(a, b)
-
-
-def _point_colors(resp: np.ndarray, hard: bool) -> np.ndarray:
-    """Each point's colour as an integer ``0xRRGGBB``: its most responsible component's colour
-    (``hard``), or the responsibility-weighted blend rounded to a few levels per channel, so that
-    the points share a small set of brushes.
-
-    Parameters
-    ----------
-    resp : ndarray of shape (n_samples, n_components)
-
-    Returns
-    -------
-    colors : ndarray of shape (n_samples,), int64
-    """
-    rgb = palette.component_rgb(resp.shape[1])
-    if hard:
-        mixed = rgb[np.argmax(resp, axis=1)]
-    else:
-        step = 255.0 / (_COLOR_LEVELS - 1)
-        mixed = np.rint(np.rint((resp @ rgb) / step) * step)
-    mixed = np.clip(mixed, 0, 255).astype(np.int64)
-    return (mixed[:, 0] << 16) | (mixed[:, 1] << 8) | mixed[:, 2]
 
 
 def _label_moments(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

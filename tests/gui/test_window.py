@@ -353,8 +353,9 @@ def test_hard_labels_use_one_colour_per_component(qtbot, window):
     step(qtbot, window)
     qtbot.waitUntil(lambda: window.session.shown.iteration == 1, timeout=2000)
     window.panel.hard_labels_check.setChecked(True)
-    brushes = {id(b) for b in window.canvas._points.data["brush"]}
-    assert len(brushes) <= 4
+    window.canvas.cloud.refresh()
+    colors = {tuple(c) for c in window.canvas.cloud.marker_colors}
+    assert len(colors) == 4  # one per component, no blends
 
 
 def test_export_png_and_svg(window, tmp_path):
