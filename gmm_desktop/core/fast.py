@@ -52,7 +52,8 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _n_threads() -> int:
+def default_threads() -> int:
+    """Threads the E-step spreads blocks over by default: every core, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -119,7 +120,7 @@ class Moments:
             const = log_det - 0.5 * self.n_features * _LOG_2PI + np.log(params.weights)
         return [(int(j), m[j], prec_chol_full[j], const[j]) for j in bad]
 
-    def e_step(self, params: GMMParams, prec_full, log_det, prec_chol_full, want_resp=False):
+    def e_step(self, params: GMMParams, prec_full, log_det, prec_chol_full, want_resp=False, n_threads=None):
         """Log-likelihood, M-step statistics, and optionally responsibilities.
 
         Returns
@@ -140,7 +141,7 @@ class Moments:
         block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
         bounds = list(range(0, n, block)) + [n]
         spans = list(zip(bounds[:-1], bounds[1:]))
-        threads = _n_threads() if n >= MIN_PARALLEL_SAMPLES else 1
+        threads = (n_threads or default_threads()) if n >= MIN_PARALLEL_SAMPLES else 1
         if threads == 1:
             parts = [self._e_step_span(W, direct, spans, resp_out)]
         else:

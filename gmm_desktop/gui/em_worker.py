@@ -11,7 +11,10 @@ replaced.
 from __future__ import annotations
 
 import atexit
+import math
 import dataclasses
+import os
+import time
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -19,6 +22,14 @@ from gmm_desktop.core.em import EMFitter
 from gmm_desktop.core.errors import GMMError
 
 IDLE, PAUSED, RUNNING, DONE = "idle", "paused", "running", "done"
+
+#: Below this many responsibilities (points x components) every snapshot carries them; above it,
+#: while running, at most one every RESP_INTERVAL_S seconds does (and always the last one), so a
+#: fast EM on a million points neither floods the event queue with 64 MB arrays nor pays for them.
+SMALL_RESP = 2_000_000
+RESP_INTERVAL_S = 1.0 / 15.0
+#: EM on large data uses every core but one: the event loop keeps a core to itself.
+EM_THREADS = max(1, (os.cpu_count() or 1) - 1)
 
 _controllers: set["EMController"] = set()
 
@@ -60,6 +71,8 @@ class EMWorker(QObject):
         self._generation = 0
         self._delay_ms = 0
         self._timer: QTimer | None = None
+        self._resp_time = -math.inf  # when responsibilities were last sent
+        self._resp_pending = False  # the newest snapshot sent had none
 
     @Slot()
     def on_thread_started(self) -> None:
@@ -73,7 +86,7 @@ class EMWorker(QObject):
         self._timer.stop()
         self._generation = generation
         try:
-            self._fitter = EMFitter(X, initial, **settings)
+            self._fitter = EMFitter(X, initial, n_threads=EM_THREADS, **settings)
             snapshot = dataclasses.replace(self._fitter.snapshot, resp=self._fitter.responsibilities())
         except Exception as exc:  # noqa: BLE001 - every error must reach the window
             self._fitter = None
@@ -101,6 +114,7 @@ class EMWorker(QObject):
     @Slot()
     def pause(self) -> None:
         self._timer.stop()
+        self._send_pending_resp()
         self._emit_state()
 
     @Slot()
@@ -127,14 +141,36 @@ class EMWorker(QObject):
             self._emit_state()
 
     def _iterate(self) -> bool:
+        fitter = self._fitter
         try:
-            snapshot = self._fitter.step(return_resp=True)
+            want_resp = (not self._timer.isActive()
+                         or fitter.X.shape[0] * fitter.params.n_components <= SMALL_RESP
+                         or time.monotonic() - self._resp_time >= RESP_INTERVAL_S)
+            snapshot = fitter.step(return_resp=want_resp)
+            if snapshot.resp is None and fitter.done:
+                snapshot = dataclasses.replace(snapshot, resp=fitter.responsibilities())
         except Exception as exc:  # noqa: BLE001 - caught per iteration, reported, EM pauses
             self._timer.stop()
             self.failed.emit(self._generation, _error_text(exc))
             return False
+        self._resp_pending = snapshot.resp is None
+        if not self._resp_pending:
+            self._resp_time = time.monotonic()
         self.iterated.emit(self._generation, snapshot)
         return True
+
+    def _send_pending_resp(self) -> None:
+        """After a pause, the newest snapshot again, with the responsibilities it went without."""
+        if self._fitter is None or not self._resp_pending:
+            return
+        try:
+            snapshot = dataclasses.replace(self._fitter.snapshot, resp=self._fitter.responsibilities())
+        except Exception as exc:  # noqa: BLE001 - reported like a failed iteration
+            self.failed.emit(self._generation, _error_text(exc))
+            return
+        self._resp_pending = False
+        self._resp_time = time.monotonic()
+        self.iterated.emit(self._generation, snapshot)
 
     def _emit_state(self) -> None:
         if self._fitter is None:

@@ -173,9 +173,10 @@ class Session(QObject):
 
     @Slot(object)
     def _on_iterated(self, snapshot: EMSnapshot) -> None:
+        if snapshot.iteration > len(self.trace):  # not a re-send of the same iteration with its colours
+            self.trace.append(snapshot.log_likelihood)
+            self._saved = False
         self.shown = self._snapshot = snapshot
-        self.trace.append(snapshot.log_likelihood)
-        self._saved = False
         self._schedule_frame()
 
     def _schedule_frame(self) -> None:

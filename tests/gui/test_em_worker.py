@@ -127,3 +127,37 @@ def test_shutdown_mid_run_stops_the_thread(qtbot, controller):
     controller.shutdown()
     assert not controller.is_thread_running()
     controller.shutdown()  # twice is fine
+
+
+def test_large_runs_send_responsibilities_sparingly_but_always_the_last(qtbot, controller, problem, monkeypatch):
+    from gmm_desktop.gui import em_worker
+
+    monkeypatch.setattr(em_worker, "SMALL_RESP", 0)  # treat the small problem as a large one
+    monkeypatch.setattr(em_worker, "RESP_INTERVAL_S", 3600.0)
+    restart(qtbot, controller, *problem, max_iter=30, tol=0.0)
+    with qtbot.waitSignal(controller.state_changed, timeout=5000, check_params_cb=lambda s: s == DONE):
+        controller.run()
+    snaps = controller.received["iterated"]
+    assert [s.iteration for s in snaps] == list(range(1, 31))
+    with_resp = [s.iteration for s in snaps if s.resp is not None]
+    assert with_resp[-1] == 30 and len(with_resp) <= 2  # the first of the run and the last
+    assert snaps[-1].resp.shape == (problem[0].shape[0], 4)
+
+
+def test_pause_resends_the_newest_iteration_with_its_responsibilities(qtbot, controller, problem, monkeypatch):
+    from gmm_desktop.gui import em_worker
+
+    monkeypatch.setattr(em_worker, "SMALL_RESP", 0)
+    monkeypatch.setattr(em_worker, "RESP_INTERVAL_S", 3600.0)
+    restart(qtbot, controller, *problem, max_iter=100000, tol=0.0)
+    controller.set_delay(5)
+    controller.run()
+    qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 5, timeout=5000)
+    with qtbot.waitSignal(controller.state_changed, timeout=3000, check_params_cb=lambda s: s == PAUSED):
+        controller.pause()
+    QTest.qWait(100)
+    last = controller.received["iterated"][-1]
+    assert last.resp is not None
+    np.testing.assert_allclose(last.resp.sum(axis=1), 1.0, atol=1e-5)
+    iterations = [s.iteration for s in controller.received["iterated"]]
+    assert iterations == sorted(iterations) and iterations[-1] == iterations[-2]  # the re-send
