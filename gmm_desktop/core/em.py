@@ -17,6 +17,7 @@ its responsibilities are kept for the next M-step, so each iteration costs one E
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -390,6 +391,8 @@ class EMSnapshot:
         Components detected as collapsed (see :func:`collapsed_components`).
     resp : ndarray of shape (n_samples, n_components), float32, or None
         Responsibilities, when asked for.
+    labels : ndarray of shape (n_samples,), int32, or None
+        The most responsible component of each point, with ``resp``.
     """
 
     iteration: int
@@ -400,6 +403,7 @@ class EMSnapshot:
     n_samples: int
     collapsed: tuple = ()
     resp: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def weights(self) -> np.ndarray:
@@ -520,7 +524,12 @@ class EMFitter:
 
     def responsibilities(self) -> np.ndarray:
         """Responsibilities under the current parameters, float32 (n_samples, n_components)."""
-        return self._expect(self._params, want_resp=True)[2]
+        return self._expect(self._params, want_resp=True)[2][0]
+
+    def snapshot_with_responsibilities(self) -> EMSnapshot:
+        """The latest snapshot with its responsibilities and hard labels (one more E-step)."""
+        resp, labels = self._expect(self._params, want_resp=True)[2]
+        return dataclasses.replace(self._snapshot, resp=resp, labels=labels)
 
     def _expect(self, params: GMMParams, want_resp: bool = False):
         """E-step of ``params``: total log-likelihood, what the next M-step needs, responsibilities.
@@ -534,7 +543,9 @@ class EMFitter:
             ll, stats, resp = self._moments.e_step(params, P, log_det, U, want_resp, self.n_threads)
             return ll, ("stats", stats), resp
         log_prob_norm, log_resp = e_step(self.X, params)
-        resp = np.exp(log_resp).T.astype(np.float32) if want_resp else None
+        resp = None
+        if want_resp:
+            resp = np.exp(log_resp).T.astype(np.float32), np.argmax(log_resp, axis=0).astype(np.int32)
         return float(log_prob_norm.sum()), ("resp", log_resp), resp
 
     def _maximize(self) -> GMMParams:
@@ -575,7 +586,7 @@ class EMFitter:
             collapsed_components(new, self.X.shape[0], self.reg_covar),
         )
         if return_resp:
-            return EMSnapshot(**{**self._snapshot.__dict__, "resp": resp})
+            return dataclasses.replace(self._snapshot, resp=resp[0], labels=resp[1])
         return self._snapshot
 
     def run(self, callback=None) -> EMSnapshot:

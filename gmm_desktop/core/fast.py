@@ -131,13 +131,15 @@ class Moments:
             ``S`` of shape (n_components, n_feat), ``sum_n resp[n, k] f(x_n)``; and a dict
             ``{k: (a_k, s0, s1, s2)}`` of the moments about ``a_k`` (the component's centred mean)
             of the components computed directly.
-        resp : ndarray of shape (n_samples, n_components), float32, or None
+        resp : tuple or None
+            With ``want_resp``: the responsibilities, ndarray of shape (n_samples, n_components),
+            float32, and the most responsible component of each point, (n_samples,) int32.
         """
         W = self.weights_matrix(params, prec_full, log_det)
         direct = self._direct_rows(params, prec_chol_full)
         k = params.n_components
         n = self.n_samples
-        resp_out = np.empty((n, k), dtype=np.float32) if want_resp else None
+        resp_out = (np.empty((n, k), dtype=np.float32), np.empty(n, dtype=np.int32)) if want_resp else None
         block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
         bounds = list(range(0, n, block)) + [n]
         spans = list(zip(bounds[:-1], bounds[1:]))
@@ -183,7 +185,8 @@ class Moments:
                 acc[1] += rd.sum(axis=0)
                 acc[2] += rd.T @ diff
             if resp_out is not None:
-                resp_out[lo:hi] = logp.T
+                resp_out[0][lo:hi] = logp.T
+                resp_out[1][lo:hi] = logp.argmax(axis=0)  # along the long axis: cheap
         return math.fsum(ll_parts), stats, shifted
 
     # ---------------------------------------------------------------- M-step

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import math
-import dataclasses
 import os
 import time
 
@@ -87,7 +86,7 @@ class EMWorker(QObject):
         self._generation = generation
         try:
             self._fitter = EMFitter(X, initial, n_threads=EM_THREADS, **settings)
-            snapshot = dataclasses.replace(self._fitter.snapshot, resp=self._fitter.responsibilities())
+            snapshot = self._fitter.snapshot_with_responsibilities()
         except Exception as exc:  # noqa: BLE001 - every error must reach the window
             self._fitter = None
             self.failed.emit(generation, _error_text(exc))
@@ -148,7 +147,7 @@ class EMWorker(QObject):
                          or time.monotonic() - self._resp_time >= RESP_INTERVAL_S)
             snapshot = fitter.step(return_resp=want_resp)
             if snapshot.resp is None and fitter.done:
-                snapshot = dataclasses.replace(snapshot, resp=fitter.responsibilities())
+                snapshot = fitter.snapshot_with_responsibilities()
         except Exception as exc:  # noqa: BLE001 - caught per iteration, reported, EM pauses
             self._timer.stop()
             self.failed.emit(self._generation, _error_text(exc))
@@ -164,7 +163,7 @@ class EMWorker(QObject):
         if self._fitter is None or not self._resp_pending:
             return
         try:
-            snapshot = dataclasses.replace(self._fitter.snapshot, resp=self._fitter.responsibilities())
+            snapshot = self._fitter.snapshot_with_responsibilities()
         except Exception as exc:  # noqa: BLE001 - reported like a failed iteration
             self.failed.emit(self._generation, _error_text(exc))
             return

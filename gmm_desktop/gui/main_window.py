@@ -547,8 +547,8 @@ class MainWindow(QMainWindow):
         change = "" if math.isnan(snap.change) else f"change {snap.change:+.3g}"
         self._status["change"].setText(change)
         labels = self.session.dataset.labels
-        if labels is not None and snap.resp is not None and len(labels) == len(snap.resp):
-            ari = adjusted_rand_index(labels, np.argmax(snap.resp, axis=1))
+        if labels is not None and snap.labels is not None and len(labels) == len(snap.labels):
+            ari = adjusted_rand_index(labels, snap.labels)
             self._status["ari"].setText(f"ARI vs true labels {ari:.3f}")
         else:
             self._status["ari"].setText("")

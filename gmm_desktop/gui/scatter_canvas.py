@@ -227,7 +227,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._drawn_resp = resp
         rgb = palette.component_rgb(resp.shape[1])
         if self._hard_labels:
-            self.cloud.set_hard_labels(np.argmax(resp, axis=1), rgb)
+            self.cloud.set_hard_labels(snap.labels if snap.labels is not None else np.argmax(resp, axis=1), rgb)
         else:
             self.cloud.set_colors_from_responsibilities(resp, rgb)
 

@@ -284,3 +284,15 @@ def test_large_data_use_threads_and_agree_with_direct_computation():
     b = EMFitter(X, p0, tol=0.0, max_iter=3, fast=False).run()
     assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-11)
     assert_rel(a.params.covariances, b.params.covariances, 1e-9)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_hard_labels_come_with_the_responsibilities(fast):
+    X = blobs(2, n_per=300, seed=9)
+    fitter = EMFitter(X, initial_params(X, 3, seed=0), fast=fast)
+    snap = fitter.step(return_resp=True)
+    np.testing.assert_array_equal(snap.labels, np.argmax(snap.resp, axis=1))
+    again = fitter.snapshot_with_responsibilities()
+    assert again.iteration == snap.iteration
+    np.testing.assert_array_equal(again.labels, snap.labels)
+    assert fitter.step().labels is None

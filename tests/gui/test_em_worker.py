@@ -77,13 +77,30 @@ def test_pause_stops_the_timer(qtbot, controller, problem):
 
 
 def test_resume_then_pause_runs_no_iteration_in_between(qtbot, controller, problem):
+    # Hold the worker thread until run, pause and step are all queued: they must then run in order,
+    # between iterations, so the run is paused before its first iteration and step adds exactly one.
+    # (Without holding it, how many iterations run before the pause is even sent depends on the GIL.)
+    import threading
+
+    from PySide6.QtCore import QTimer
+
     restart(qtbot, controller, *problem, tol=0.0)
+    gate, holding = threading.Event(), threading.Event()
+
+    def hold():
+        holding.set()
+        gate.wait(5)
+
+    QTimer.singleShot(0, controller._worker, hold)  # runs on the worker's thread
+    assert holding.wait(5)
     controller.run()
     controller.pause()
     controller.step()
+    gate.set()
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)
-    QTest.qWait(100)
-    assert len(controller.received["iterated"]) <= 2
+    QTest.qWait(150)
+    assert [s.iteration for s in controller.received["iterated"]] == [1]
+    assert controller.state == PAUSED
 
 
 def test_a_failed_iteration_is_reported_and_em_pauses(qtbot, controller):

@@ -1,0 +1,91 @@
+"""The whole window with a million points while EM runs: does the event loop keep turning?
+
+Loads N generated points (16 clusters) into the real main window, places K means by k-means++, runs
+EM with no delay, and watches a 10 ms heartbeat QTimer on the GUI thread for the run's first
+seconds. Prints the load-to-first-frame time, the heartbeat's longest and 99th-percentile gaps
+(idle, and with EM running), EM iterations per second as seen by the window, and the same idle gap
+as the machine's own noise. Offscreen unless QT_QPA_PLATFORM says otherwise.
+
+    python benchmarks/bench_window.py                 # N = 1,000,000, K = 16
+    python benchmarks/bench_window.py --n 200000 --k 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp())  # never touch the user's settings
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gmm_desktop.app import create_main_window  # noqa: E402
+from gmm_desktop.core.datasets import generate  # noqa: E402
+from gmm_desktop.core.init import kmeanspp_means  # noqa: E402
+
+
+def heartbeat(app, seconds: float) -> np.ndarray:
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def beat():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(beat)
+    timer.start()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    return np.asarray(gaps, dtype=float)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--k", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    data = generate(n_samples=args.n, centers=rng.uniform(-30, 30, size=(args.k, 2)), seed=0)
+    window = create_main_window(data.X)
+    window.ask_to_save_on_close = False
+    window.resize(1280, 800)
+    window.show()
+    app = QApplication.instance()
+    app.processEvents()
+    t = time.perf_counter()
+    window.session.set_dataset(data)
+    window.canvas.grab()  # forces the first frame
+    first_frame = time.perf_counter() - t
+    idle = heartbeat(app, 2.0)
+    window.session.set_means(kmeanspp_means(data.X, args.k, seed=0))
+    heartbeat(app, 1.0)  # the worker's iteration 0
+    window.panel.delay_slider.setValue(0)
+    window.actionRun.trigger()
+    busy = heartbeat(app, args.seconds)
+    iterations = window.snapshot.iteration if window.snapshot is not None else 0
+    window.actionPause.trigger()
+    heartbeat(app, 0.5)
+    print(f"N={args.n:,} K={args.k}  cores={os.cpu_count()}  load={os.getloadavg()[0]:.1f}")
+    print(f"load to first frame: {first_frame * 1e3:.0f} ms")
+    print(f"heartbeat gap, idle:        max {idle.max():.0f} ms, p99 {np.percentile(idle, 99):.0f} ms")
+    print(f"heartbeat gap, EM running:  max {busy.max():.0f} ms, p99 {np.percentile(busy, 99):.0f} ms, "
+          f"median {np.median(busy):.0f} ms")
+    print(f"EM iterations shown in {args.seconds:.0f} s: {iterations} ({iterations / args.seconds:.1f}/s)")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
