@@ -68,6 +68,19 @@ def _columns(text: str) -> list:
     return [int(p) if p.isdigit() else p for p in parts]
 
 
+def add_em_options(parser: argparse.ArgumentParser) -> None:
+    """The EM and data options shared by ``fit`` and ``select``."""
+    parser.add_argument("--tol", type=_non_negative_float, default=1e-4,
+                        help="stop when the change in log-likelihood is below this (default 1e-4)")
+    parser.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
+                        help="total: change of the summed log-likelihood (default); per-sample: of its mean")
+    parser.add_argument("--max-iter", type=_positive_int, default=1000)
+    parser.add_argument("--reg-covar", type=_non_negative_float, default=1e-6)
+    parser.add_argument("--columns", type=_columns, help="feature columns by header name or 0-based index")
+    parser.add_argument("--drop-invalid", action="store_true",
+                        help="drop rows with non-numeric or non-finite cells instead of refusing the file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gmm-desktop",
@@ -86,16 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--means", help='initial means, e.g. "1,-1;5,5;8,7;10,0"')
     fit.add_argument("--means-file", metavar="FILE", help="initial means as a data file, one mean a row")
     fit.add_argument("--covariance-type", choices=["full", "diag", "spherical", "tied"], default="full")
-    fit.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                     help="stop when the change in log-likelihood is below this (default 1e-4)")
-    fit.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
-                     help="total: change of the summed log-likelihood (default); per-sample: of its mean")
-    fit.add_argument("--max-iter", type=_positive_int, default=1000)
-    fit.add_argument("--reg-covar", type=_non_negative_float, default=1e-6)
     fit.add_argument("--seed", type=_int, default=0)
-    fit.add_argument("--columns", type=_columns, help="feature columns by header name or 0-based index")
-    fit.add_argument("--drop-invalid", action="store_true",
-                     help="drop rows with non-numeric or non-finite cells instead of refusing the file")
+    add_em_options(fit)
     fit.add_argument("-o", "--output", required=True, metavar="MODEL.json")
 
     gen = sub.add_parser("generate", help="write a synthetic data set (CSV: x,y,label)")
@@ -112,12 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--columns", type=_columns, help="feature columns by header name or 0-based index")
     pred.add_argument("-o", "--output", required=True, metavar="OUT.csv")
 
-    try:
-        from gmm_desktop.core import selection
-    except ImportError:  # pragma: no cover - selection arrives with the model-selection issue
-        selection = None
-    if selection is not None and hasattr(selection, "add_select_parser"):
-        selection.add_select_parser(sub, _positive_int, _int, _columns)
+    from gmm_desktop.core import selection  # imports this module: not at the top
+
+    selection.add_select_parser(sub)
     return parser
 
 
@@ -251,11 +253,10 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        handler = COMMANDS.get(args.command)
-        if handler is None:
-            from gmm_desktop.core import selection
-
-            handler = selection.cmd_select
+        if args.command == "select":
+            from gmm_desktop.core.selection import cmd_select as handler
+        else:
+            handler = COMMANDS[args.command]
         return handler(args)
     except GMMError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)

@@ -469,11 +469,13 @@ def select_model(
 
 
 # --------------------------------------------------------------------------- the command
-def add_select_parser(sub, positive_int, int_type, columns_type) -> None:
+def add_select_parser(sub) -> None:
     """Register the ``select`` command on the subparsers ``sub`` of ``cli.build_parser``."""
     import argparse
 
-    from gmm_desktop.core.cli import _non_negative_float
+    from gmm_desktop.core.cli import _int as int_type
+    from gmm_desktop.core.cli import _positive_int as positive_int
+    from gmm_desktop.core.cli import add_em_options
 
     def covariance_list(text: str) -> tuple[str, ...]:
         try:
@@ -498,15 +500,7 @@ def add_select_parser(sub, positive_int, int_type, columns_type) -> None:
     sel.add_argument("--seed", type=int_type, default=0, help="restart r uses seed SEED+r (default 0)")
     sel.add_argument("--table", metavar="FILE",
                      help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
-    sel.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                     help="stop when the change in log-likelihood is below this (default 1e-4)")
-    sel.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
-                     help="total: change of the summed log-likelihood (default); per-sample: of its mean")
-    sel.add_argument("--max-iter", type=positive_int, default=1000)
-    sel.add_argument("--reg-covar", type=_non_negative_float, default=1e-6)
-    sel.add_argument("--columns", type=columns_type, help="feature columns by header name or 0-based index")
-    sel.add_argument("--drop-invalid", action="store_true",
-                     help="drop rows with non-numeric or non-finite cells instead of refusing the file")
+    add_em_options(sel)
     sel.add_argument("-o", "--output", required=True, metavar="MODEL.json")
 
 

@@ -270,16 +270,8 @@ class CriterionPlot(pg.PlotWidget):
         super().__init__(parent, background=palette.BACKGROUND, axisItems={"bottom": _WholeNumberAxis("bottom")})
         self.setObjectName("findKPlot")
         plot = self.getPlotItem()
-        plot.showGrid(x=True, y=True, alpha=0.12)
-        plot.setMenuEnabled(False, None)
-        plot.hideButtons()
+        palette.style_plot(plot, auto_si_prefix=False)
         plot.setLabel("bottom", "number of components K", **palette.label_style())
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTextPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTickFont(palette.axis_font())
-            axis.enableAutoSIPrefix(False)
         plot.getAxis("left").setWidth(64)
         self.legend = plot.addLegend(offset=(-12, 12), brush=pg.mkBrush(255, 255, 255, 230),
                                      pen=pg.mkPen("#BBBBBB"), labelTextColor=palette.FOREGROUND,

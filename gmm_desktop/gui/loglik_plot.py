@@ -35,17 +35,9 @@ class LogLikelihoodPlot(pg.PlotWidget):
         self.setObjectName("logLikelihoodPlot")
         self._session = session
         plot = self.getPlotItem()
-        plot.showGrid(x=True, y=True, alpha=0.12)
-        plot.setMenuEnabled(False, None)
-        plot.hideButtons()
+        palette.style_plot(plot, auto_si_prefix=False)
         plot.setTitle("Log-likelihood", color=palette.FOREGROUND, size="11.5pt")
         plot.setLabel("bottom", "iteration", **palette.label_style())
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTextPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTickFont(palette.axis_font())
-            axis.enableAutoSIPrefix(False)
         self.curve = plot.plot([], [], pen=pg.mkPen(palette.TRACE, width=2), symbol="o", symbolSize=6,
                                symbolPen=None, symbolBrush=pg.mkBrush(palette.TRACE))
         self.decreases = pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen(palette.DECREASE, width=2),

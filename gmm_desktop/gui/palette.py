@@ -41,3 +41,20 @@ def axis_font() -> QFont:
 def label_style() -> dict:
     """Keyword arguments of ``PlotItem.setLabel`` for readable axis titles."""
     return {"color": FOREGROUND, "font-size": "11pt"}
+
+
+def style_plot(plot, auto_si_prefix: bool = True) -> None:
+    """The app's look for a ``pg.PlotItem``: a faint grid, no context menu or buttons, dark axes
+    with readable tick labels (``auto_si_prefix=False`` keeps plain numbers on the axes)."""
+    import pyqtgraph as pg
+
+    plot.showGrid(x=True, y=True, alpha=0.12)
+    plot.setMenuEnabled(False, None)
+    plot.hideButtons()
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(FOREGROUND))
+        axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.setTickFont(axis_font())
+        if not auto_si_prefix:
+            axis.enableAutoSIPrefix(False)

@@ -159,14 +159,7 @@ class ScatterCanvas(pg.PlotWidget):
     def _setup_plot(self) -> None:
         plot = self.getPlotItem()
         plot.setAspectLocked(True)
-        plot.showGrid(x=True, y=True, alpha=0.12)
-        plot.setMenuEnabled(False, None)
-        plot.hideButtons()
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTextPen(pg.mkPen(palette.FOREGROUND))
-            axis.setTickFont(palette.axis_font())
+        palette.style_plot(plot)
 
     # -- options
     def set_hard_labels(self, hard: bool) -> None:

@@ -60,7 +60,9 @@ def test_step_three_times_gives_three_iterations_and_three_points(qtbot, window)
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window, 3)
     assert window.snapshot.iteration == 3
-    qtbot.waitUntil(lambda: len(window.loglik_plot.curve.getData()[0]) == 3, timeout=2000)
+    # the plot redraws at the next frame (at most ~30 a second): until then the curve may be empty
+    qtbot.waitUntil(lambda: window.loglik_plot.curve.getData()[0] is not None
+                    and len(window.loglik_plot.curve.getData()[0]) == 3, timeout=2000)
     x, y = window.loglik_plot.curve.getData()
     np.testing.assert_array_equal(x, [1, 2, 3])
     np.testing.assert_allclose(y, window.session.trace)
