@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp())  # never touch the user's settings
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gmm_desktop.app import create_main_window  # noqa: E402
@@ -30,6 +30,11 @@ from gmm_desktop.core.init import kmeanspp_means  # noqa: E402
 
 
 def heartbeat(app, seconds: float) -> np.ndarray:
+    """Gaps between ticks of a 10 ms timer while a real event loop runs for ``seconds``.
+
+    A ``QEventLoop`` releases the GIL while it waits, as ``app.exec()`` does in the app; a
+    ``processEvents()``/``QTest.qWait`` loop would starve the EM thread and measure something else.
+    """
     gaps, clock = [], QElapsedTimer()
     clock.start()
     last = [clock.elapsed()]
@@ -43,10 +48,9 @@ def heartbeat(app, seconds: float) -> np.ndarray:
     timer.setInterval(10)
     timer.timeout.connect(beat)
     timer.start()
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
     timer.stop()
     return np.asarray(gaps, dtype=float)
 

@@ -49,7 +49,7 @@ def test_each_step_is_exactly_one_iteration(qtbot, controller, problem):
     for _ in range(5):
         controller.step()
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) == 5, timeout=3000)
-    QTest.qWait(100)
+    qtbot.wait(100)  # releases the GIL, unlike QTest.qWait, so the worker could run
     assert [s.iteration for s in controller.received["iterated"]] == [1, 2, 3, 4, 5]
     assert controller.state == PAUSED
     assert controller.received["threads"] == {True}  # every relay arrives on the GUI thread
@@ -72,7 +72,7 @@ def test_pause_stops_the_timer(qtbot, controller, problem):
     with qtbot.waitSignal(controller.state_changed, timeout=2000, check_params_cb=lambda s: s == PAUSED):
         controller.pause()
     count = len(controller.received["iterated"])
-    QTest.qWait(100)
+    qtbot.wait(100)  # releases the GIL, unlike QTest.qWait, so the worker could run
     assert len(controller.received["iterated"]) == count
 
 
@@ -98,7 +98,7 @@ def test_resume_then_pause_runs_no_iteration_in_between(qtbot, controller, probl
     controller.step()
     gate.set()
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)
-    QTest.qWait(150)
+    qtbot.wait(150)  # releases the GIL, unlike QTest.qWait, so the worker could run
     assert [s.iteration for s in controller.received["iterated"]] == [1]
     assert controller.state == PAUSED
 
@@ -172,7 +172,7 @@ def test_pause_resends_the_newest_iteration_with_its_responsibilities(qtbot, con
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 5, timeout=5000)
     with qtbot.waitSignal(controller.state_changed, timeout=3000, check_params_cb=lambda s: s == PAUSED):
         controller.pause()
-    QTest.qWait(100)
+    qtbot.wait(100)  # releases the GIL, unlike QTest.qWait, so the worker could run
     last = controller.received["iterated"][-1]
     assert last.resp is not None
     np.testing.assert_allclose(last.resp.sum(axis=1), 1.0, atol=1e-5)

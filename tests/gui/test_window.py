@@ -90,7 +90,7 @@ def test_pause_stops_a_run(qtbot, window):
         window.actionPause.trigger()
     stopped_at = window.snapshot.iteration
     assert not window.snapshot.converged
-    QTest.qWait(200)
+    qtbot.wait(200)  # releases the GIL, unlike QTest.qWait, so the worker could run
     assert window.snapshot.iteration == stopped_at
     assert window.session.state == PAUSED
 
