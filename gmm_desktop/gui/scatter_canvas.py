@@ -50,12 +50,27 @@ class _MeansItem(pg.ScatterPlotItem):
 
     def __init__(self):
         super().__init__(pxMode=True, symbol="x", size=17, pen=pg.mkPen("#FFFFFF", width=1.4))
-        self.editable = True
-        self._means = np.empty((0, 2))
+        self._editable = True
+        self._placed = np.empty((0, 2))  # the session's means
+        self._means = self._placed.copy()  # as drawn: the placed ones, or one being dragged
         self._dragged: int | None = None
 
+    @property
+    def editable(self) -> bool:
+        return self._editable
+
+    @editable.setter
+    def editable(self, editable: bool) -> None:
+        """EM started (not editable): a drag in progress is dropped and the means drawn where they are."""
+        self._editable = editable
+        if not editable and self._dragged is not None:
+            self.set_means(self._placed)
+
     def set_means(self, means: np.ndarray) -> None:
-        self._means = np.array(means, dtype=float)
+        """The session's means changed (an edit, undo, delete...): any drag in progress ends unapplied."""
+        self._placed = np.array(means, dtype=float)
+        self._means = self._placed.copy()
+        self._dragged = None
         self._update_spots()
 
     def index_at(self, scene_pos: QPointF) -> int | None:
@@ -82,7 +97,7 @@ class _MeansItem(pg.ScatterPlotItem):
             return
         if ev.isStart():
             self._dragged = self.index_at(ev.buttonDownScenePos())
-        if self._dragged is None:
+        if self._dragged is None:  # not on a mean, or the means were replaced mid-drag
             ev.ignore()
             return
         ev.accept()
