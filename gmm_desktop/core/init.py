@@ -118,8 +118,9 @@ def initial_params(
         )
     n_distinct = len(np.unique(X, axis=0)) if n <= 200_000 else n
     if n_components > n_distinct:
+        points, comps = ("point", "component") if n_distinct == 1 else ("points", "components")
         raise DataError(
-            f"{n_components} components but only {n_distinct} distinct points: use at most {n_distinct} components"
+            f"{n_components} components but only {n_distinct} distinct {points}: use at most {n_distinct} {comps}"
         )
     rng = np.random.default_rng(seed)
     if method == "random":
