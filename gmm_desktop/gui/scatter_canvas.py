@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QCursor, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from gmm_desktop.core.geometry import ellipses_points
@@ -112,6 +112,50 @@ class _MeansItem(pg.ScatterPlotItem):
         self.setData(pos=self._means, brush=brushes)
 
 
+class _EllipsesItem(pg.GraphicsObject):
+    """Every component's 1/2/3-sigma outlines as one item: paths and pens are built when the fit
+    changes, so ``paint()`` is one ``drawPath`` per ring (48 PlotCurveItems cost far more per frame)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rings: list[np.ndarray] = []  # (n_points, 2) outlines, component-major, 1 sigma first
+        self._paths: list[tuple[QPen, QPainterPath]] = []
+        self._pens: dict[tuple[int, int], QPen] = {}  # (component, ring) -> pen, made once
+        self._bounds = QRectF()
+
+    def set_outlines(self, outlines: np.ndarray) -> None:
+        """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives."""
+        self.prepareGeometryChange()
+        self.rings = [ring for rings in outlines for ring in rings]
+        self._paths = []
+        for j, rings in enumerate(outlines):
+            for s, ring in enumerate(rings):
+                self._paths.append((self._pen(j, s), pg.arrayToQPath(ring[:, 0], ring[:, 1])))
+        finite = [r for r in self.rings if np.isfinite(r).all()]
+        if finite:
+            lo, hi = np.min([r.min(axis=0) for r in finite], axis=0), np.max([r.max(axis=0) for r in finite], axis=0)
+            self._bounds = QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+        else:
+            self._bounds = QRectF()
+        self.update()
+
+    def _pen(self, component: int, ring: int) -> QPen:
+        if (component, ring) not in self._pens:
+            pen = pg.mkPen(palette.component_color(component, _SIGMA_ALPHA[ring]), width=(2.4, 1.8, 1.3)[ring])
+            pen.setCosmetic(True)
+            self._pens[component, ring] = pen
+        return self._pens[component, ring]
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter, *args) -> None:
+        painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+        for pen, path in self._paths:
+            painter.setPen(pen)
+            painter.drawPath(path)
+
+
 class ScatterCanvas(pg.PlotWidget):
     """The data set with the placed means, each component's ellipses and mean, and the truth.
 
@@ -133,7 +177,8 @@ class ScatterCanvas(pg.PlotWidget):
         self._hard_labels = False
         self._show_truth = False
         self._snapshot = None
-        self._component_curves: list[list[pg.PlotCurveItem]] = []
+        self.ellipses = _EllipsesItem()
+        self.ellipses.setZValue(10)
         self._truth_curves: list[pg.PlotCurveItem] = []
         self._drawn_resp = None  # the responsibilities whose colours are on screen
         self._legend_k = 0
@@ -147,7 +192,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
                                                   brush=pg.mkBrush(palette.FOREGROUND))
         self._placed_means.setZValue(30)
-        for item in (self._fitted_means, self._placed_means):
+        for item in (self.ellipses, self._fitted_means, self._placed_means):
             self.addItem(item)
         self._legend = pg.LegendItem(offset=(12, 12), labelTextColor=palette.FOREGROUND, sampleType=_LegendSample,
                                      labelTextSize="10.5pt", brush=pg.mkBrush(255, 255, 255, 220),
@@ -241,26 +286,12 @@ class ScatterCanvas(pg.PlotWidget):
 
     def _update_ellipses(self) -> None:
         snap = self._snapshot
-        k = 0 if snap is None else snap.means.shape[0]
-        while len(self._component_curves) > k:
-            for curve in self._component_curves.pop():
-                self.removeItem(curve)
-        while len(self._component_curves) < k:
-            j = len(self._component_curves)
-            curves = []
-            for alpha, width in zip(_SIGMA_ALPHA, (2.4, 1.8, 1.3)):
-                curve = pg.PlotCurveItem(pen=pg.mkPen(palette.component_color(j, alpha), width=width))
-                curve.setZValue(10)
-                self.addItem(curve)
-                curves.append(curve)
-            self._component_curves.append(curves)
-        if k == 0:
+        if snap is None:
+            self.ellipses.set_outlines(np.empty((0, len(SIGMAS), 0, 2)))
             self._fitted_means.setData(pos=np.empty((0, 2)))
             return
-        outlines = ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS)
-        for curves, rings in zip(self._component_curves, outlines):
-            for curve, ring in zip(curves, rings):
-                curve.setData(ring[:, 0], ring[:, 1])
+        k = snap.means.shape[0]
+        self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS))
         self._fitted_means.setData(pos=snap.means[:, :2],
                                    brush=[pg.mkBrush(palette.component_color(j)) for j in range(k)])
 
@@ -290,7 +321,8 @@ class ScatterCanvas(pg.PlotWidget):
         entries += ["initial means"] * (k > 0) + ["true clusters"] * bool(self._truth_curves)
         if len(entries) == len(self._legend.items) and self._legend_k == k:
             for (_, label), text in zip(self._legend.items, entries):
-                label.setText(text)  # same entries, new weights: cheaper than rebuilding
+                if label.text != text:
+                    label.setText(text)  # same entries, new weights: cheaper than rebuilding
             return
         self._legend.clear()
         self._legend_k = k

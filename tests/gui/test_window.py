@@ -458,10 +458,13 @@ def test_ellipses_and_means_are_drawn_per_component(qtbot, window):
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window)
     qtbot.waitUntil(lambda: window.canvas._snapshot is window.snapshot, timeout=2000)
-    curves = window.canvas._component_curves
-    assert len(curves) == 4 and all(len(rings) == 3 for rings in curves)
-    xs, ys = curves[0][0].getData()
-    assert np.isfinite(xs).all() and len(xs) == 100
+    rings = window.canvas.ellipses.rings
+    assert len(rings) == 4 * 3  # 1, 2 and 3 sigma for each component
+    assert all(ring.shape == (100, 2) and np.isfinite(ring).all() for ring in rings)
+    snap = window.snapshot
+    d = rings[3 * 2 + 1] - snap.means[2]  # component 2's 2-sigma ring
+    maha = np.einsum("ij,jk,ik->i", d, np.linalg.inv(snap.covariances[2]), d)
+    np.testing.assert_allclose(maha, 4.0, rtol=1e-8)
     assert len(window.canvas._fitted_means.data) == 4
     window.panel.truth_check.setChecked(True)
     assert len(window.canvas._truth_curves) == 4
