@@ -24,7 +24,12 @@ class UsageError(GMMError):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but errors are one ``error:`` line (raised, so main() prints it once)."""
+    """argparse, but errors are one ``error:`` line (raised, so main() prints it once), and every
+    option's help shows its default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -71,11 +76,12 @@ def _columns(text: str) -> list:
 def add_em_options(parser: argparse.ArgumentParser) -> None:
     """The EM and data options shared by ``fit`` and ``select``."""
     parser.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                        help="stop when the change in log-likelihood is below this (default 1e-4)")
+                        help="stop when the change in log-likelihood is below this")
     parser.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
-                        help="total: change of the summed log-likelihood (default); per-sample: of its mean")
-    parser.add_argument("--max-iter", type=_positive_int, default=1000)
-    parser.add_argument("--reg-covar", type=_non_negative_float, default=1e-6)
+                        help="total: change of the summed log-likelihood (the notebook's rule); per-sample: of its mean (scikit-learn's)")
+    parser.add_argument("--max-iter", type=_positive_int, default=1000, help="at most this many EM iterations")
+    parser.add_argument("--reg-covar", type=_non_negative_float, default=1e-6,
+                        help="added to every covariance diagonal after each M-step")
     parser.add_argument("--columns", type=_columns, help="feature columns by header name or 0-based index")
     parser.add_argument("--drop-invalid", action="store_true",
                         help="drop rows with non-numeric or non-finite cells instead of refusing the file")
@@ -98,17 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how to start (default: kmeans++, or means when means are given)")
     fit.add_argument("--means", help='initial means, e.g. "1,-1;5,5;8,7;10,0"')
     fit.add_argument("--means-file", metavar="FILE", help="initial means as a data file, one mean a row")
-    fit.add_argument("--covariance-type", choices=["full", "diag", "spherical", "tied"], default="full")
-    fit.add_argument("--seed", type=_int, default=0)
+    fit.add_argument("--covariance-type", choices=["full", "diag", "spherical", "tied"], default="full",
+                     help="covariance model")
+    fit.add_argument("--seed", type=_int, default=0, help="seed for every random choice")
     add_em_options(fit)
     fit.add_argument("-o", "--output", required=True, metavar="MODEL.json")
 
     gen = sub.add_parser("generate", help="write a synthetic data set (CSV: x,y,label)")
     gen.add_argument("--preset", choices=["small", "medium", "large"], default="medium",
-                     help="105, 1,050 or 10,500 points (default medium)")
+                     help="105, 1,050 or 10,500 points")
     gen.add_argument("--centers", help='cluster centres, e.g. "1,-1;5,5;8,7;10,0" (the default)')
     gen.add_argument("--n-samples", type=_positive_int, help="number of points (overrides --preset)")
-    gen.add_argument("--seed", type=_int, default=0)
+    gen.add_argument("--seed", type=_int, default=0, help="the same seed gives the same file")
     gen.add_argument("-o", "--output", required=True, metavar="DATA.csv")
 
     pred = sub.add_parser("predict", help="apply a saved model to data")
@@ -184,7 +191,8 @@ def cmd_fit(args) -> int:
                settings=settings, feature_names=data.feature_names, source=data.source,
                log_likelihood=snap.log_likelihood)
     state = "converged" if snap.converged else "did not converge"
-    print(f"{state} after {snap.iteration} iterations: log-likelihood {snap.log_likelihood:.6f} "
+    its = "iteration" if snap.iteration == 1 else "iterations"
+    print(f"{state} after {snap.iteration} {its}: log-likelihood {snap.log_likelihood:.6f} "
           f"({k} components, {args.covariance_type}, {X.shape[0]} points) -> {args.output}")
     if snap.collapsed:
         print(f"warning: components {', '.join(map(str, snap.collapsed))} collapsed "

@@ -490,14 +490,14 @@ def add_select_parser(sub) -> None:
         "each, seeds SEED, SEED+1, ...), keep the candidate with the lowest criterion and save it.",
     )
     sel.add_argument("data", metavar="DATA_FILE")
-    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try (default 1)")
+    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try")
     sel.add_argument("--k-max", type=positive_int, default=10,
-                     help="most components to try (default 10; K above the number of distinct points is skipped)")
+                     help="most components to try (K above the number of distinct points is skipped)")
     sel.add_argument("--covariance-types", type=covariance_list, default=("full",), metavar="TYPES",
-                     help="comma list among full,diag,spherical,tied (default full)")
-    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better (default bic)")
-    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate (default 3)")
-    sel.add_argument("--seed", type=int_type, default=0, help="restart r uses seed SEED+r (default 0)")
+                     help="comma list among full,diag,spherical,tied")
+    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better")
+    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate")
+    sel.add_argument("--seed", type=int_type, default=0, help="restart r uses seed SEED+r")
     sel.add_argument("--table", metavar="FILE",
                      help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
     add_em_options(sel)

@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         self.actionUndo = self._action("actionUndo", "&Undo", self.undo_stack.undo,
                                        [QKeySequence.StandardKey.Undo], sp.SP_ArrowBack)
         self.actionRedo = self._action("actionRedo", "Re&do", self.undo_stack.redo,
-                                       ["Ctrl+Shift+Z", QKeySequence.StandardKey.Redo], sp.SP_ArrowForward)
+                                       _redo_shortcuts(), sp.SP_ArrowForward)
         self.actionDeleteMean = self._action("actionDeleteMean", "&Delete mean", self._on_delete_mean_triggered,
                                              [QKeySequence.StandardKey.Delete, "Backspace"],
                                              tip="Delete the mean under the mouse, or the last one placed")
@@ -340,8 +340,8 @@ class MainWindow(QMainWindow):
             settings = self.session.em_settings()
         self.panel.set_em_settings({**settings, "covariance_type": model.params.covariance_type})
         self.session.settings = self.panel.em_settings()
-        self.undo_stack.clear()
-        self.session.set_means(model.params.means, start=model.params)
+        self.undo_stack.push(MeansCommand(self.session, model.params.means, f"open {Path(path).name}",
+                                          start=model.params))
         self.session.mark_saved()
         self._model_path = os.fspath(path)
         self._last_dir = str(Path(path).resolve().parent)
@@ -433,8 +433,8 @@ class MainWindow(QMainWindow):
         """Continue EM from a Find K candidate (as ``open_model``): its parameters, covariance type and K."""
         self.panel.set_em_settings({"covariance_type": candidate.covariance_type})
         self.session.settings = self.panel.em_settings()
-        self.undo_stack.clear()
-        self.session.set_means(candidate.params.means, start=candidate.params)
+        self.undo_stack.push(MeansCommand(self.session, candidate.params.means, f"adopt K = {candidate.k}",
+                                          start=candidate.params))
         self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
                                      "Run or Step continues EM from it", 8000)
 
@@ -451,6 +451,8 @@ class MainWindow(QMainWindow):
     def _on_save_model_as_triggered(self) -> bool:
         start = self._model_path or os.path.join(self._last_dir, "model.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save model", start, MODEL_FILTER)
+        if path and not Path(path).suffix:
+            path += ".json"  # so that Open model (which lists *.json) finds it again
         return bool(path) and self.save_model(path)
 
     def _on_export_canvas_triggered(self) -> None:
@@ -603,12 +605,22 @@ class MainWindow(QMainWindow):
         store.sync()
 
     def closeEvent(self, event) -> None:
-        if self.ask_to_save_on_close and self.session.has_unsaved_fit and not self._confirm_discard():
-            event.ignore()
-            return
+        if self.ask_to_save_on_close and self.session.has_unsaved_fit:
+            self.session.pause()  # the fit should not change behind the question about it
+            if not self._confirm_discard():
+                event.ignore()
+                return
         self._save_settings()
         self.session.controller.shutdown()
         super().closeEvent(event)
+
+
+def _redo_shortcuts() -> list:
+    """Ctrl+Shift+Z and the platform's Redo key, without repeating one (a duplicate shortcut on one
+    action is ambiguous in Qt and then does nothing: on X11 the standard Redo is Ctrl+Shift+Z)."""
+    keys = [QKeySequence("Ctrl+Shift+Z")]
+    keys += [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) if k not in keys]
+    return keys
 
 
 def _application() -> QApplication:

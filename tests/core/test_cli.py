@@ -193,3 +193,17 @@ def test_help_lists_the_commands(capsys):
     text = capsys.readouterr().out
     for command in ("fit", "generate", "predict"):
         assert command in text
+
+
+@pytest.mark.parametrize("argv,env_drop,needle", [
+    (["selct"], (), "unknown command 'selct': did you mean 'select'?"),
+    ([], ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"), "no display to open the window on"),
+])
+def test_the_window_refuses_clearly_when_it_cannot_open(argv, env_drop, needle):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in env_drop}
+    res = subprocess.run([sys.executable, "-c", "from gmm_desktop.app import main; main()", *argv],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1 and needle in res.stderr

@@ -174,3 +174,18 @@ def test_model_dict_has_every_contract_key(tmp_path, fitted):
         assert key in doc
     assert set(doc["initial"]) == {"weights", "means", "covariances"}
     assert model_io.FORMAT_VERSION == 1
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path, fitted):
+    # mkstemp creates owner-only files; a model on a shared lab machine must be readable as usual
+    X, _, _, snap = fitted
+    old = os.umask(0o022)
+    try:
+        save_model(tmp_path / "new.json", snap.params, X=X)
+        assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "kept.json").write_text("{}")
+        (tmp_path / "kept.json").chmod(0o640)
+        save_model(tmp_path / "kept.json", snap.params, X=X)
+        assert (tmp_path / "kept.json").stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+    finally:
+        os.umask(old)

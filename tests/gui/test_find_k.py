@@ -139,6 +139,7 @@ def test_adopting_a_candidate_restarts_em_from_it(qtbot, three_window):
     np.testing.assert_allclose(snap.means, three.params.means)
     assert three_window.panel.em_settings()["covariance_type"] == "full"
     assert list(dialog.plot.adopted_halo.getData()[0]) == [3]
+    assert three_window.findChild(QAction, "actionUndo").isEnabled()  # adopting is an undoable edit
 
     # Step continues EM from the candidate (converged already: the log-likelihood does not drop)
     with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):

@@ -226,6 +226,30 @@ def test_open_model_shows_it_and_continues_em(qtbot, window, make_window, tmp_pa
     assert abs(other.snapshot.log_likelihood - saved.log_likelihood) < 1e-2
 
 
+def test_opening_a_model_can_be_undone(qtbot, window, tmp_path):
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    path = tmp_path / "model.json"
+    assert window.save_model(path)
+    saved = window.means.copy()
+    window.panel.kmeanspp_button.click()  # other means, an undoable edit
+    before = window.means.copy()
+    assert before.shape != saved.shape or not np.allclose(before, saved)
+    assert window.open_model(path)
+    assert window.means.shape == (4, 2)
+    window.actionUndo.trigger()  # the means placed before opening come back
+    np.testing.assert_allclose(window.means, before)
+    window.actionRedo.trigger()
+    assert window.means.shape == (4, 2)
+
+
+def test_redo_shortcuts_are_not_ambiguous(window):
+    # the same key twice on one action is "ambiguous" to Qt and then does nothing (it did on X11,
+    # where the standard Redo key is Ctrl+Shift+Z)
+    keys = [k.toString() for k in window.actionRedo.shortcuts()]
+    assert "Ctrl+Shift+Z" in keys and len(keys) == len(set(keys))
+
+
 def test_open_model_with_other_features_is_refused(qtbot, window, errors, tmp_path):
     doc = {
         "format": "gmm-desktop-model", "format_version": 1, "covariance_type": "full", "n_components": 1,
