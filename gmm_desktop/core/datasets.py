@@ -56,7 +56,7 @@ DEMO_PATH = Path(__file__).resolve().parents[2] / "resources" / "demo.csv"
 _DELIMITERS = ("\t", ";", ",")  # in order of preference when equally frequent
 _DELIMITER_NAMES = {"\t": "tabs", ";": "semicolons", ",": "commas", None: "spaces"}
 _BLOCK_ROWS = 65536  # text rows split at a time
-_DROP_HINT = "fix or remove the row, or use the drop-invalid option"
+_DROP_HINT = "fix or remove the row, or skip such rows (--drop-invalid; in the window, File → Skip rows with invalid values)"
 
 
 @dataclass(frozen=True, eq=False)

@@ -369,7 +369,7 @@ def test_unknown_extension(tmp_path):
             "x,y\n1,2\n3,abc\n",
             [
                 "text.csv: line 3, column 'y': 'abc' is not a number",
-                "fix or remove the row, or use the drop-invalid option",
+                "fix or remove the row, or skip such rows (--drop-invalid",
             ],
         ),
         ("nohdr.csv", "1,2\n3,abc\n", ["nohdr.csv: line 2, column 2: 'abc' is not a number"]),
@@ -378,7 +378,7 @@ def test_unknown_extension(tmp_path):
             "x,y,z\n1,2,3\n3,abc,4\n",
             [
                 "three.csv: line 3, column 'y'",
-                "or use the drop-invalid option, or choose other feature",
+                "or skip such rows (--drop-invalid; in the window, File → Skip rows with invalid values), or choose other feature",
             ],
         ),
         (
@@ -391,7 +391,7 @@ def test_unknown_extension(tmp_path):
             "# c\nx,y\n1,2\n\n3,nan\n",
             [
                 "nan.csv: line 5, column 'y': 'nan' is not a finite "
-                "number; fix or remove the row, or use the drop-invalid option"
+                "number; fix or remove the row, or skip such rows (--drop-invalid"
             ],
         ),
         (
