@@ -59,6 +59,8 @@ class LogLikelihoodPlot(pg.PlotWidget):
         trace = np.asarray(self._session.trace, dtype=float)
         iterations = np.arange(1, len(trace) + 1)
         self.curve.setData(iterations, trace)
+        # iterations 1..n, never negative ones around a single point, nor an old fit's range
+        self.getPlotItem().setXRange(0.5, max(len(trace), 5) + 0.5, padding=0)
         before = np.concatenate(([self._session.initial_log_likelihood], trace[:-1]))
         with np.errstate(invalid="ignore"):
             down = np.flatnonzero(trace - before < -DECREASE_RTOL * np.abs(trace))

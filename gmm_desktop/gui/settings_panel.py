@@ -62,6 +62,7 @@ class SettingsPanel(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self._session = session
         self.setObjectName("settingsPanel")
         self._k_label = QLabel()
         self._k_label.setObjectName("kLabel")
@@ -212,7 +213,8 @@ class SettingsPanel(QWidget):
 
     def _on_means_changed(self, means) -> None:
         k = len(means)
-        self._k_label.setText(f"{k}  (means placed)" if k else "0  (click the data to place means)")
+        origin = "from a model" if self._session.start is not None else "means placed"
+        self._k_label.setText(f"{k}  ({origin})" if k else "0  (click the data to place means)")
         if k:
             self.k_spin.setValue(k)
 

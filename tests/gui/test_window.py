@@ -237,8 +237,10 @@ def test_opening_a_model_can_be_undone(qtbot, window, tmp_path):
     assert before.shape != saved.shape or not np.allclose(before, saved)
     assert window.open_model(path)
     assert window.means.shape == (4, 2)
+    assert window.panel._k_label.text() == "4  (from a model)"
     window.actionUndo.trigger()  # the means placed before opening come back
     np.testing.assert_allclose(window.means, before)
+    assert window.panel._k_label.text().endswith("(means placed)")
     window.actionRedo.trigger()
     assert window.means.shape == (4, 2)
 
