@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QCursor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QCursor, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from gmm_desktop.core.geometry import ellipses_points
@@ -121,6 +121,7 @@ class _EllipsesItem(pg.GraphicsObject):
         self.rings: list[np.ndarray] = []  # (n_points, 2) outlines, component-major, 1 sigma first
         self._paths: list[tuple[QPen, QPainterPath]] = []
         self._pens: dict[tuple[int, int], QPen] = {}  # (component, ring) -> pen, made once
+        self._halos: dict[float, QPen] = {}  # line width -> white pen drawn under the outline
         self._bounds = QRectF()
 
     def set_outlines(self, outlines: np.ndarray) -> None:
@@ -141,7 +142,9 @@ class _EllipsesItem(pg.GraphicsObject):
 
     def _pen(self, component: int, ring: int) -> QPen:
         if (component, ring) not in self._pens:
-            pen = pg.mkPen(palette.component_color(component, _SIGMA_ALPHA[ring]), width=(2.4, 1.8, 1.3)[ring])
+            color = palette.component_color(component).darker(135)  # stands out over its own points
+            color.setAlpha(_SIGMA_ALPHA[ring])
+            pen = pg.mkPen(color, width=(2.4, 1.8, 1.3)[ring])
             pen.setCosmetic(True)
             self._pens[component, ring] = pen
         return self._pens[component, ring]
@@ -151,9 +154,19 @@ class _EllipsesItem(pg.GraphicsObject):
 
     def paint(self, painter, *args) -> None:
         painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+        for pen, path in self._paths:  # a white halo first, so outlines stay visible over dense points
+            painter.setPen(self._halo(pen.widthF()))
+            painter.drawPath(path)
         for pen, path in self._paths:
             painter.setPen(pen)
             painter.drawPath(path)
+
+    def _halo(self, width: float) -> QPen:
+        if width not in self._halos:
+            pen = pg.mkPen(QColor(255, 255, 255, 170), width=width + 2.2)
+            pen.setCosmetic(True)
+            self._halos[width] = pen
+        return self._halos[width]
 
 
 class ScatterCanvas(pg.PlotWidget):
