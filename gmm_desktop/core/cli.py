@@ -212,7 +212,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from gmm_desktop.core.em import e_step
+    from gmm_desktop.core.em import check_data, e_step
     from gmm_desktop.core.fileio import atomic_write_text
     from gmm_desktop.core.model_io import load_model
 
@@ -233,7 +233,7 @@ def cmd_predict(args) -> int:
             f"the model has {model.params.n_features} features ({', '.join(model.feature_names)}) but "
             f"{data.source} has {data.X.shape[1]}; choose the model's columns with --columns"
         )
-    log_density, log_resp = e_step(data.X, model.params)
+    log_density, log_resp = e_step(check_data(data.X), model.params)  # refuses values EM cannot handle
     resp = np.exp(log_resp).T
     labels = np.argmax(log_resp, axis=0)
     k = model.params.n_components

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from gmm_desktop.core.params import GMMParams
 
-#: Largest loss of precision accepted on the fast path: R^2 / lambda_min (about 1e-7 relative).
-MAX_CONDITION = 1e9
+#: Largest loss of precision accepted on the fast path: R^2 / lambda_min. At 1e4 a log density is
+#: off by ~2e-12, so even summed over millions of points the total log-likelihood stays far below
+#: the default tol of 1e-4 (at 1e9 rounding noise decided convergence and showed as decreases).
+MAX_CONDITION = 1e4
 #: The fast path is used up to this many features (the feature count grows as D^2 / 2).
 MAX_FAST_FEATURES = 8
 #: Points per block times components times features. Below OpenBLAS's threshold for threading a
@@ -42,11 +45,14 @@ MIN_PARALLEL_SAMPLES = 50_000
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
     global _POOL
-    if _POOL is None:
+    with _POOL_LOCK:  # the window's EM thread and a Find K sweep may both get here first
+        if _POOL is not None:
+            return _POOL
         _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
                                    thread_name_prefix="gmm-em")
     return _POOL
@@ -202,10 +208,10 @@ class Moments:
         second[:, i, j] = S[:, 1 + d :]
         second[:, j, i] = S[:, 1 + d :]
         scatter = second - nk[:, None, None] * np.einsum("ki,kj->kij", means_c, means_c)
-        for c, (a, _, s1, s2) in shifted.items():  # the same, about a nearby point: no cancellation
-            delta = s1 / nk[c]
+        for c, (a, s0, s1, s2) in shifted.items():  # the same, about a nearby point: no cancellation
+            delta = (s1 - (nk[c] - s0) * a) / nk[c]  # new mean - a; s1 / nk unless the component is empty
             means_c[c] = a + delta
-            scatter[c] = s2 - nk[c] * np.outer(delta, delta)
+            scatter[c] = s2 - np.outer(delta, s1) - np.outer(s1, delta) + s0 * np.outer(delta, delta)
         if covariance_type == "full":
             cov = scatter / nk[:, None, None]
             cov[:, np.arange(d), np.arange(d)] += reg_covar
@@ -215,7 +221,10 @@ class Moments:
         else:
             diag = np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None] + reg_covar
             cov = diag if covariance_type == "diag" else diag.mean(axis=1)
-        return GMMParams(nk / nk.sum(), means_c + self.center, cov, covariance_type), set(shifted)
+        # S0 / nk is 1 but for a component with no points: its mean goes to 0 / eps = the origin, as on
+        # the direct path and in scikit-learn, not to the data's centre
+        means = means_c + (S[:, 0] / nk)[:, None] * self.center
+        return GMMParams(nk / nk.sum(), means, cov, covariance_type), set(shifted)
 
 
 def full_precisions(params: GMMParams, prec_chol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

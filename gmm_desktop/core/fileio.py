@@ -18,8 +18,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes it owner-only; give it the mode a plain open() would
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _mode_for(path))  # mkstemp makes it owner-only; a plain open() would not
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

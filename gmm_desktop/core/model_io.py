@@ -182,6 +182,12 @@ def _params_from_doc(doc: dict, ctype: str, k: int, d: int, where: str) -> GMMPa
         raise ModelFileError(f"{where}: {exc}") from None
 
 
+def _flag(value, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ModelFileError(f"{where}: {key} must be true or false, found {value!r}")
+    return value
+
+
 def load_model(path) -> SavedModel:
     """Read and validate a model file.
 
@@ -241,8 +247,10 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ModelFileError(f"{where}: {name} must be a whole number >= 1, found {value!r}")
     params = _params_from_doc(doc, ctype, k, d, where)
-    if ctype == "tied" and not np.allclose(params.full_covariances(), _array(doc, "covariances", (k, d, d), where)):
-        raise ModelFileError(f"{where}: a tied model must have the same covariance for every component")
+    if not np.allclose(params.full_covariances(), _array(doc, "covariances", (k, d, d), where), rtol=1e-9, atol=0):
+        what = {"tied": "the same covariance for every component", "diag": "diagonal covariances",
+                "spherical": "covariances that are a multiple of the identity"}[ctype]
+        raise ModelFileError(f"{where}: a {ctype} model must have {what}; the file's covariances are not")
     initial = None
     if isinstance(doc.get("initial"), dict):
         initial = _params_from_doc(doc["initial"], ctype, k, d, f"{where} (initial)")
@@ -270,7 +278,7 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
         log_likelihood=None if ll is None else float(ll),
         trace=trace,
         n_iter=n_iter,
-        converged=bool(doc.get("converged", False)),
+        converged=_flag(doc.get("converged", False), "converged", where),
         settings=settings,
         feature_names=names,
         data=data,

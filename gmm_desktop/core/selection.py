@@ -528,14 +528,14 @@ def cmd_select(args) -> int:
         reg_covar=args.reg_covar,
     )
     best = result.best
-    save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
-               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
-               log_likelihood=best.log_likelihood)
-    if args.table is not None:
+    if args.table is not None:  # the table first: a failed write then leaves no model behind either
         try:
             result.write_table(args.table)
         except OSError as exc:
             raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
+    save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
+               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
+               log_likelihood=best.log_likelihood)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if best.collapsed:

@@ -296,3 +296,44 @@ def test_hard_labels_come_with_the_responsibilities(fast):
     assert again.iteration == snap.iteration
     np.testing.assert_array_equal(again.labels, snap.labels)
     assert fitter.step().labels is None
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_data_far_from_the_origin_fit_as_well_as_near_it(covariance_type):
+    # E[x^2] - mean^2 (scikit-learn's diag/tied/spherical M-step) loses every digit at an offset of
+    # 1e8; the M-steps here work around each mean, on both paths
+    X = blobs(2, seed=4)
+    p0 = initial_params(X, 3, covariance_type=covariance_type, seed=0)
+    near = EMFitter(X, p0, tol=0.0, max_iter=10).run()
+    for offset in (1e6, 1e8):
+        shifted = GMMParams(p0.weights, p0.means + offset, p0.covariances, covariance_type)
+        for fast in (True, False):
+            far = EMFitter(X + offset, shifted, tol=0.0, max_iter=10, fast=fast).run()
+            np.testing.assert_allclose(far.params.covariances, near.params.covariances, rtol=1e-5)
+            np.testing.assert_allclose(far.means - offset, near.means, atol=1e-6)
+
+
+def test_a_component_with_no_points_goes_where_scikit_learn_puts_it():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2)) + 100.0
+    p0 = GMMParams([0.5, 0.5], [[100.0, 100.0], [1000.0, 1000.0]], [np.eye(2), np.eye(2)], "full")
+    fast = EMFitter(X, p0, tol=0.0, max_iter=3).run()
+    direct = EMFitter(X, p0, tol=0.0, max_iter=3, fast=False).run()
+    np.testing.assert_allclose(fast.means, direct.means, atol=1e-9)
+    gm = sklearn_after(X, p0, 3)
+    np.testing.assert_allclose(fast.means, gm.means_, atol=1e-9)
+
+
+def test_rounding_never_decides_convergence_on_tight_far_apart_clusters():
+    # clusters 1e3 apart and 0.05 wide: the moment expansion alone would add ~1e-3 of noise to the
+    # total log-likelihood, more than tol; such components are computed directly
+    rng = np.random.default_rng(1)
+    centres = np.array([[-1000.0, 0.0], [0.0, 1000.0], [1000.0, 0.0]])
+    X = np.concatenate([c + rng.normal(scale=0.05, size=(20_000, 2)) for c in centres])
+    p0 = params_from_means(X, centres + 0.3)
+    a = EMFitter(X, p0, max_iter=300)
+    b = EMFitter(X, p0, max_iter=300, fast=False)
+    sa, sb = a.run(), b.run()
+    assert sa.iteration == sb.iteration and sa.converged == sb.converged
+    np.testing.assert_allclose(a.trace, b.trace, rtol=0, atol=1e-6)
+    assert np.all(np.diff(a.trace) >= -1e-9)

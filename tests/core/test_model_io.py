@@ -189,3 +189,23 @@ def test_saved_files_get_ordinary_permissions(tmp_path, fitted):
         assert (tmp_path / "kept.json").stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("covariance_type,cov,needle", [
+    ("diag", [[1.0, 0.3], [0.3, 1.0]], "diagonal covariances"),
+    ("spherical", [[1.0, 0.0], [0.0, 2.0]], "multiple of the identity"),
+])
+def test_covariances_must_match_the_declared_type(tmp_path, fitted, covariance_type, cov, needle):
+    doc = saved_doc(tmp_path, fitted)
+    doc["covariance_type"] = covariance_type
+    doc["covariances"] = [cov, cov]
+    doc.pop("initial")
+    with pytest.raises(ModelFileError, match=needle):
+        load_model(write(tmp_path / "m.json", doc))
+
+
+def test_converged_must_be_a_boolean(tmp_path, fitted):
+    doc = saved_doc(tmp_path, fitted)
+    doc["converged"] = "no"
+    with pytest.raises(ModelFileError, match="converged must be true or false"):
+        load_model(write(tmp_path / "m.json", doc))
