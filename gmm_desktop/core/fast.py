@@ -16,7 +16,7 @@ data's centre and lambda_min the smallest covariance eigenvalue. The features ar
 data's mean. A component for which more than 4 of the 16 digits would be lost (see
 :meth:`Moments.condition`) is computed directly instead, in every block, and its M-step moments are
 taken about its own mean, so results agree with the direct computation of
-:mod:`gmm_desktop.core.em` (and with scikit-learn) to about 1e-10 whatever the data, and the summed log-likelihood stays far below ``tol``.
+:mod:`gmm_desktop.core.em` (and with scikit-learn) to about 1e-10 whatever the data; the error of the summed log-likelihood stays far below ``tol``.
 """
 
 from __future__ import annotations
