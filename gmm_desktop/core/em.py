@@ -529,10 +529,6 @@ class EMFitter:
         """The latest snapshot (iteration 0 before any step), without responsibilities."""
         return self._snapshot
 
-    def responsibilities(self) -> np.ndarray:
-        """Responsibilities under the current parameters, float32 (n_samples, n_components)."""
-        return self._expect(self._params, want_resp=True)[2][0]
-
     def snapshot_with_responsibilities(self) -> EMSnapshot:
         """The latest snapshot with its responsibilities and hard labels (one more E-step)."""
         resp, labels = self._expect(self._params, want_resp=True)[2]

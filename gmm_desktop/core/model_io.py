@@ -17,7 +17,7 @@ import numpy as np
 
 from gmm_desktop import __version__
 from gmm_desktop.core.datasets import data_sha256
-from gmm_desktop.core.errors import GMMError, ModelFileError, ParamsError
+from gmm_desktop.core.errors import ModelFileError, ParamsError
 from gmm_desktop.core.fileio import atomic_write_text
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, compact_from_full
 
@@ -288,4 +288,4 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "data_sha256", "load_model", "model_from_dict",
-           "model_to_dict", "save_model", "GMMError"]
+           "model_to_dict", "save_model"]

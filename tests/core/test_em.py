@@ -337,3 +337,9 @@ def test_rounding_never_decides_convergence_on_tight_far_apart_clusters():
     assert sa.iteration == sb.iteration and sa.converged == sb.converged
     np.testing.assert_allclose(a.trace, b.trace, rtol=0, atol=1e-6)
     assert np.all(np.diff(a.trace) >= -1e-9)
+
+
+def test_fit_runs_to_convergence_in_one_call():
+    X = blobs(2, seed=6, centers=4)
+    snap, fitter = em.fit(X, params_from_means(X, [[0, 0], [4, 4], [8, 8], [12, 12]]))
+    assert snap.converged and snap.iteration == len(fitter.trace) and snap is fitter.snapshot
