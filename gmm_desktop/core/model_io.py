@@ -6,6 +6,7 @@ parses JSON and validates it: nothing in a model file is ever executed.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -142,9 +143,15 @@ def save_model(path, params: GMMParams, **kwargs) -> None:
     try:
         atomic_write_text(path, text)
     except OSError as exc:
+        advice = {
+            errno.ENOENT: "the folder does not exist: choose or create another",
+            errno.ENOSPC: "the disk is full: free some space or choose another disk",
+            errno.EACCES: "choose a folder you can write to",
+            errno.EROFS: "choose a folder you can write to",
+        }.get(exc.errno, "choose another folder")
         raise ModelFileError(
-            f"could not save the model to {os.fspath(path)!r}: {exc.strerror or exc}; "
-            "choose another folder or free some disk space (nothing was overwritten)"
+            f"could not save the model to {os.fspath(path)!r}: {exc.strerror or exc}; {advice} "
+            "(nothing was overwritten)"
         ) from None
 
 
