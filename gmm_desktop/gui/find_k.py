@@ -126,6 +126,7 @@ class SweepWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        em_worker.lower_thread_priority()
         run = self._run
 
         def progress(done, total, candidate):

@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
 
     def _create_status_bar(self) -> None:
         self._status = {}
+        self._ari_of = None  # the fitted labels whose ARI is on screen
         for name in ("state", "iteration", "log_likelihood", "change", "points", "ari"):
             label = QLabel()
             label.setObjectName(f"status_{name}")
@@ -539,21 +540,27 @@ class MainWindow(QMainWindow):
         converged = snap is not None and snap.converged and state != RUNNING
         text, color = _STATE_TEXT["converged" if converged else state]
         self._status["state"].setText(text)
-        self._status["state"].setStyleSheet(f"QLabel {{ color: {color}; font-weight: bold; }}")
+        style = f"QLabel {{ color: {color}; font-weight: bold; }}"
+        if self._status["state"].styleSheet() != style:  # re-styling costs a polish on every frame
+            self._status["state"].setStyleSheet(style)
         if snap is None:
             for name in ("iteration", "log_likelihood", "change", "ari"):
                 self._status[name].setText("")
+            self._ari_of = None
             return
         self._status["iteration"].setText(f"Iteration {snap.iteration}")
         self._status["log_likelihood"].setText(f"log-likelihood {snap.log_likelihood:,.2f}")
         change = "" if math.isnan(snap.change) else f"change {snap.change:+.3g}"
         self._status["change"].setText(change)
         labels = self.session.dataset.labels
-        if labels is not None and snap.labels is not None and len(labels) == len(snap.labels):
+        if labels is None or snap.labels is not None and len(labels) != len(snap.labels):
+            self._status["ari"].setText("")
+        elif snap.labels is not None and snap.labels is not self._ari_of:  # once per set of labels
+            self._ari_of = snap.labels
             ari = adjusted_rand_index(labels, snap.labels)
             self._status["ari"].setText(f"ARI vs true labels {ari:.3f}")
-        else:
-            self._status["ari"].setText("")
+        # else: a snapshot without labels (EM on large data sends them a few times a second)
+        # keeps the newest ARI on screen rather than blanking it between those snapshots
 
     # ------------------------------------------------------------------ export
     def _export_with_dialog(self, widget: pg.PlotWidget, name: str) -> None:

@@ -685,7 +685,10 @@ class PointCloud(QObject):
             self._next_job = job  # replaces any job still waiting
             return
         self._job = job
-        self._work(WORK_BUDGET_MS)
+        if len(self._X) > COLOR_SLICE:  # not inside the caller's event (often a whole frame's work)
+            self._work_timer.start()
+        else:
+            self._work(WORK_BUDGET_MS)
 
     def _work(self, budget_ms: float) -> None:
         """Advance the colour job for about ``budget_ms``; continue later, or draw the result."""

@@ -1,5 +1,9 @@
 """The worker thread protocol, through the controller's GUI-side relay signals."""
 
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QThread
@@ -8,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from gmm_desktop.core import datasets
 from gmm_desktop.core.init import params_from_means
+from gmm_desktop.gui import em_worker
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, EMController
 
 SETTINGS = {"tol": 1e-4, "tol_mode": "total", "max_iter": 1000, "reg_covar": 1e-6}
@@ -178,3 +183,19 @@ def test_pause_resends_the_newest_iteration_with_its_responsibilities(qtbot, con
     np.testing.assert_allclose(last.resp.sum(axis=1), 1.0, atol=1e-5)
     iterations = [s.iteration for s in controller.received["iterated"]]
     assert iterations == sorted(iterations) and iterations[-1] == iterations[-2]  # the re-send
+
+
+def _nice_of_threads_named(name: str) -> list[int]:
+    values = []
+    for task in Path("/proc/self/task").iterdir():
+        if (task / "comm").read_text().strip() == name:
+            after_name = (task / "stat").read_text().rpartition(")")[2].split()
+            values.append(int(after_name[16]))  # field 19 of proc(5), counting from 1
+    return values
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_the_em_thread_yields_to_the_event_loop(qtbot, controller, problem):
+    restart(qtbot, controller, *problem)  # the thread has started and run a slot
+    assert _nice_of_threads_named("EMWorkerThread") == [em_worker.BACKGROUND_NICE]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # the GUI thread keeps its priority

@@ -329,3 +329,26 @@ def test_exports_draw_the_points(tmp_path, plot, cloud, n):
     assert "<svg" in svg
     if n <= MARKER_MAX_POINTS:
         assert svg.count("<image") == 0  # circles, not bitmaps
+
+
+def test_colouring_many_points_starts_after_the_call_returns(qtbot, plot, cloud):
+    """The call usually sits inside a whole frame's work: the first slice waits for the event loop."""
+    X, _, resp = clusters(300_000)
+    cloud.set_points(X)
+    show_all(plot, cloud)
+    before = cloud.density_image.copy()
+    drawn = []
+    cloud.colors_drawn.connect(lambda: drawn.append(True))
+    cloud.set_colors_from_responsibilities(resp, PALETTE)
+    assert cloud.refresh_pending and not drawn
+    np.testing.assert_array_equal(cloud.density_image, before)  # still the neutral colour
+    qtbot.waitUntil(lambda: bool(drawn) and not cloud.refresh_pending, timeout=5000)
+    assert not np.array_equal(cloud.density_image, before)
+
+
+def test_colouring_few_points_is_done_within_the_call(plot, cloud):
+    X, _, resp = clusters(point_cloud.COLOR_SLICE)
+    cloud.set_points(X)
+    show_all(plot, cloud)
+    cloud.set_colors_from_responsibilities(resp, PALETTE)
+    assert not cloud.refresh_pending

@@ -549,3 +549,32 @@ def test_a_decrease_of_the_log_likelihood_is_marked_red(window):
     window.loglik_plot._update_trace()
     x, y = window.loglik_plot.decreases.getData()
     assert list(x) == [3] and list(y) == [-6.0]
+
+
+def test_the_ari_stays_on_screen_while_large_runs_send_labels_sparingly(qtbot, window, monkeypatch):
+    from gmm_desktop.gui import em_worker
+
+    monkeypatch.setattr(em_worker, "SMALL_RESP", 0)  # as with a million points: labels now and then
+    monkeypatch.setattr(em_worker, "RESP_INTERVAL_S", 3600.0)
+    window.panel.delay_slider.setValue(10)
+    place_means(qtbot, window, NOTEBOOK_START + 1.5)
+    shown = []
+    window.session.fit_changed.connect(
+        lambda snap: shown.append((snap.labels is not None, window._status["ari"].text())))
+    with qtbot.waitSignal(window.session.state_changed, timeout=10000, check_params_cb=lambda s: s != RUNNING):
+        window.actionRun.trigger()
+    assert any(not has_labels for has_labels, _ in shown)  # frames without labels did happen
+    assert all(text.startswith("ARI vs true labels") for _, text in shown)
+
+
+def test_ellipse_outlines_are_opaque_and_only_the_1_sigma_ring_is_wide(qtbot, window):
+    """Translucent or wide outlines take Qt's slow stroker: 30 ms a frame at 16 components,
+    most of the window's paint while EM runs on a million points (benchmarks/bench_window.py)."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is window.snapshot, timeout=2000)
+    pens = [pen for pen, _ in window.canvas.ellipses._paths]
+    assert len(pens) == 12
+    assert all(pen.color().alpha() == 255 and pen.isCosmetic() for pen in pens)
+    assert [pen.widthF() > 1 for pen in pens] == [True, False, False] * 4
+    assert len(window.canvas.ellipses._haloed) == 4
