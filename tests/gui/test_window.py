@@ -379,7 +379,7 @@ def test_collapsed_component_can_be_reseeded_or_removed(qtbot, make_window):
 def test_hard_labels_use_one_colour_per_component(qtbot, window):
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window)
-    qtbot.waitUntil(lambda: window.session.shown.iteration == 1, timeout=2000)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is window.snapshot, timeout=2000)  # drawn, not just received
     window.panel.hard_labels_check.setChecked(True)
     window.canvas.cloud.refresh()
     colors = {tuple(c) for c in window.canvas.cloud.marker_colors}
