@@ -221,14 +221,17 @@ def heartbeat(app, widget, push, seconds, push_hz=30.0, load=None, cloud=None):
 
 
 def em_load(X, k):
-    """A real EM fit (responsibilities every iteration, as the app's worker does) until stopped."""
+    """A real EM fit until stopped, on the app worker's terms: cores - 1 threads at a lower
+    priority, but responsibilities every iteration (the app sends them at most 15 times a second)."""
     from gmm_desktop.core.em import EMFitter
     from gmm_desktop.core.init import kmeanspp_means, params_from_means
+    from gmm_desktop.gui.em_worker import EM_THREADS, lower_thread_priority
 
     p0 = params_from_means(X, kmeanspp_means(X, k, seed=0))
 
     def run(stop):
-        fitter = EMFitter(X, p0, tol=0.0, max_iter=10**9)
+        lower_thread_priority()
+        fitter = EMFitter(X, p0, tol=0.0, max_iter=10**9, n_threads=EM_THREADS)
         while not stop.is_set():
             fitter.step(return_resp=True)
 
