@@ -1,0 +1,88 @@
+"""Re-make the screenshots of the README and docs/performance.md from the real window, offscreen.
+
+    python docs/screenshots/make_screenshots.py            # midfit.png, converged.png, million.png
+
+Each shot is a fresh 1280 x 800 main window driven through its public actions; Find K's shot
+(find_k.png) is not made here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp())  # never touch the user's settings
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+
+from gmm_desktop.app import create_main_window  # noqa: E402
+from gmm_desktop.core.datasets import generate  # noqa: E402
+from gmm_desktop.core.init import kmeanspp_means  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DEMO_START = [[3.0, 0.0], [3.0, 6.0], [7.0, 5.0], [11.0, 2.0]]  # deliberately off, to show EM at work
+
+
+def wait(ms: int) -> None:
+    loop = QEventLoop()  # releases the GIL, so the EM thread runs meanwhile
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def window_on(data=None):
+    window = create_main_window(data)
+    window.ask_to_save_on_close = False
+    window.resize(1280, 800)
+    window.show()
+    wait(300)
+    return window
+
+
+def step(window, n: int) -> None:
+    for _ in range(n):
+        before = window.snapshot.iteration if window.snapshot is not None else 0
+        window.actionStep.trigger()
+        while window.snapshot is None or window.snapshot.iteration == before:
+            wait(20)
+    wait(300)
+
+
+def shoot(window, name: str) -> None:
+    window.canvas.cloud.refresh()
+    wait(200)
+    window.grab().save(str(HERE / name))
+    print("wrote", HERE / name)
+
+
+def main() -> None:
+    window = window_on()  # the demo data set
+    window.session.set_means(DEMO_START)
+    wait(300)
+    step(window, 5)
+    shoot(window, "midfit.png")
+    window.panel.delay_slider.setValue(0)
+    window.actionRun.trigger()
+    while window.session.state == "running" or not window.snapshot.converged:
+        wait(50)
+    window.panel.truth_check.setChecked(True)
+    wait(300)
+    shoot(window, "converged.png")
+    window.close()
+
+    rng = np.random.default_rng(0)
+    data = generate(n_samples=1_000_000, centers=rng.uniform(-30, 30, size=(16, 2)), seed=0)
+    window = window_on(data.X)
+    window.session.set_dataset(data)
+    window.session.set_means(kmeanspp_means(data.X, 16, seed=0)[:8])
+    wait(1000)
+    step(window, 8)
+    shoot(window, "million.png")
+    window.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
