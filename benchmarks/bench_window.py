@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp())  # never touch the user's settings
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gmm_desktop.app import create_main_window  # noqa: E402
@@ -57,6 +57,49 @@ def heartbeat(app, seconds: float) -> np.ndarray:
     return np.asarray(gaps, dtype=float)
 
 
+class ColourLatency(QObject):
+    """Time from a snapshot with responsibilities reaching the GUI thread (the controller's relay
+    signal) to the end of the first canvas paint that shows its colours. Snapshots that a newer one
+    replaced before their colours were drawn are not counted (they never reach the screen)."""
+
+    def __init__(self, window):
+        super().__init__()
+        self.latencies: list[float] = []
+        self._arrived: dict[int, tuple[object, float]] = {}  # id(resp) -> (resp, time it arrived)
+        self._started: list[float] = []  # arrival times of the colour jobs started, oldest first
+        self._drawn: float | None = None  # arrival time of colours drawn, waiting for a paint
+        cloud = window.canvas.cloud
+        window.session.controller.iterated.connect(self._on_snapshot)
+        cloud.colors_drawn.connect(self._on_drawn)
+        window.canvas.viewport().installEventFilter(self)
+        start = cloud.set_colors_from_responsibilities
+
+        def tracked(resp, palette):  # the cloud keeps one job running and the newest one waiting
+            arrived = self._arrived.pop(id(resp), (None, time.perf_counter()))[1]
+            if cloud._job is not None and cloud._next_job is not None and len(self._started) > 1:
+                self._started[-1] = arrived
+            else:
+                self._started.append(arrived)
+            start(resp, palette)
+
+        cloud.set_colors_from_responsibilities = tracked
+
+    def _on_snapshot(self, snapshot):
+        if snapshot.resp is not None:
+            self._arrived = {k: v for k, v in self._arrived.items() if time.perf_counter() - v[1] < 5}
+            self._arrived[id(snapshot.resp)] = (snapshot.resp, time.perf_counter())
+
+    def _on_drawn(self):
+        if self._started:
+            self._drawn = self._started.pop(0)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and self._drawn is not None:
+            arrived, self._drawn = self._drawn, None
+            QTimer.singleShot(0, lambda: self.latencies.append((time.perf_counter() - arrived) * 1e3))
+        return False
+
+
 def measure(data, k: int, seconds: float) -> dict:
     """One window: load ``data``, place ``k`` means, run EM for ``seconds``; the figures."""
     window = create_main_window(data.X)
@@ -73,6 +116,7 @@ def measure(data, k: int, seconds: float) -> dict:
     window.session.set_means(kmeanspp_means(data.X, k, seed=0))
     heartbeat(app, 1.0)  # the worker's iteration 0
     window.panel.delay_slider.setValue(0)
+    colours = ColourLatency(window)
     window.actionRun.trigger()
     busy = heartbeat(app, seconds)
     iterations = window.snapshot.iteration if window.snapshot is not None else 0
@@ -84,7 +128,8 @@ def measure(data, k: int, seconds: float) -> dict:
     adopt = time.perf_counter() - t
     heartbeat(app, 0.5)
     window.close()
-    return {"first_frame": first_frame, "idle": idle, "busy": busy, "iterations": iterations, "adopt": adopt}
+    return {"first_frame": first_frame, "idle": idle, "busy": busy, "iterations": iterations, "adopt": adopt,
+            "colours": np.asarray(colours.latencies)}
 
 
 def main():
@@ -110,6 +155,9 @@ def main():
               f"median {np.median(busy):.0f} ms")
         print(f"EM iterations shown in {args.seconds:.0f} s: {r['iterations']} "
               f"({r['iterations'] / args.seconds:.1f}/s)")
+        c = r["colours"]
+        print(f"new responsibilities to screen, EM running: median {np.median(c):.0f} ms, max {c.max():.0f} ms "
+              f"({len(c)} colourings)")
         print(f"opening a fitted model (Open model, Find K's adopt): {r['adopt'] * 1e3:.0f} ms")
         worst.append(busy.max())
     if args.repeat > 1:

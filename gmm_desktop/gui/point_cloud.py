@@ -547,6 +547,11 @@ class PointCloud(QObject):
         return self._image.image if self._mode == DENSITY else None
 
     @property
+    def colors_pending(self) -> bool:
+        """Whether new colours are still being computed (``colors_drawn`` follows when they are drawn)."""
+        return self._job is not None
+
+    @property
     def refresh_pending(self) -> bool:
         """Whether a change of view or new colours are still to be drawn (see :meth:`refresh`)."""
         return self._view_timer.isActive() or self._job is not None

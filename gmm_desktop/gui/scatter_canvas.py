@@ -240,6 +240,7 @@ class ScatterCanvas(pg.PlotWidget):
         session.means_changed.connect(self._on_means_changed)
         session.fit_changed.connect(self._on_fit_changed)
         session.state_changed.connect(self._on_state_changed)
+        self.cloud.colors_drawn.connect(self._on_colors_drawn)
 
     def _setup_plot(self) -> None:
         plot = self.getPlotItem()
@@ -283,8 +284,18 @@ class ScatterCanvas(pg.PlotWidget):
 
     def _on_fit_changed(self, snapshot) -> None:
         self._snapshot = snapshot
-        self._update_ellipses()
         self._update_points()
+        if not self.cloud.colors_pending:
+            self._update_outlines()
+        # else: the outlines follow when the new colours are drawn (_on_colors_drawn), so that both
+        # show the same iteration and reach the screen in one paint instead of two
+
+    def _on_colors_drawn(self) -> None:
+        self._update_outlines()
+
+    def _update_outlines(self) -> None:
+        """Ellipses, fitted means and legend of the newest snapshot."""
+        self._update_ellipses()
         self._update_legend()
 
     def _on_state_changed(self, state: str) -> None:

@@ -578,3 +578,36 @@ def test_ellipse_outlines_are_opaque_and_only_the_1_sigma_ring_is_wide(qtbot, wi
     assert all(pen.color().alpha() == 255 and pen.isCosmetic() for pen in pens)
     assert [pen.widthF() > 1 for pen in pens] == [True, False, False] * 4
     assert len(window.canvas.ellipses._haloed) == 4
+
+
+def test_on_large_data_outlines_and_colours_change_together(qtbot, make_window):
+    """Colours of 100k points take a few event-loop turns; the outlines wait for them, so the canvas
+    never shows one iteration's ellipses over another's colours (and repaints once, not twice)."""
+    from gmm_desktop.core.geometry import ellipses_points
+    from gmm_desktop.gui.point_cloud import COLOR_SLICE
+    from gmm_desktop.gui.scatter_canvas import SIGMAS
+
+    data = datasets.generate(n_samples=2 * COLOR_SLICE, centers=datasets.NOTEBOOK_CENTERS, seed=0)
+    window = make_window(data.X)
+    window.session.set_means(NOTEBOOK_START)
+    cloud = window.canvas.cloud
+    qtbot.waitUntil(lambda: window.canvas._snapshot is not None and not cloud.colors_pending, timeout=5000)
+
+    def outlines_of(snap):
+        return ellipses_points(snap.means, snap.covariances, SIGMAS).reshape(-1, 2)
+
+    def outlines_drawn():
+        return np.concatenate(window.canvas.ellipses.rings)
+
+    seen = {}
+    before = window.canvas._snapshot
+
+    def on_fit(snap):
+        if snap.iteration == 1 and "fit" not in seen:
+            seen["fit"] = (cloud.colors_pending, np.allclose(outlines_drawn(), outlines_of(before)))
+
+    window.session.fit_changed.connect(on_fit)
+    with qtbot.waitSignal(cloud.colors_drawn, timeout=5000):
+        step(qtbot, window)
+    assert seen["fit"] == (True, True)  # new fit received: colours being computed, old outlines kept
+    np.testing.assert_allclose(outlines_drawn(), outlines_of(window.snapshot))  # both now iteration 1
