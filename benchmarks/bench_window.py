@@ -100,6 +100,30 @@ class ColourLatency(QObject):
         return False
 
 
+def pan_and_zoom(app, window) -> np.ndarray:
+    """Frame times (ms) of the canvas, with the fit's ellipses and legend shown, over the pan and
+    zoom steps of bench_gui.py, one every 1/60 s: ``setRange`` and the repaint, plus any
+    recomputation of the density image the step sets off before the next one."""
+    from bench_gui import view_steps
+
+    vb = window.canvas.getPlotItem().getViewBox()
+    home = vb.viewRange()
+    times = []
+    for x0, x1, y0, y1 in view_steps(vb):
+        start = time.perf_counter()
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        app.processEvents()  # EM is paused: holding the GIL here starves nothing
+        work = time.perf_counter() - start
+        while time.perf_counter() < start + 1 / 60:
+            t = time.perf_counter()
+            app.processEvents()
+            work += time.perf_counter() - t
+            time.sleep(0.0005)
+        times.append(work * 1e3)
+    vb.setRange(xRange=home[0], yRange=home[1], padding=0)
+    return np.asarray(times)
+
+
 def measure(data, k: int, seconds: float) -> dict:
     """One window: load ``data``, place ``k`` means, run EM for ``seconds``; the figures."""
     window = create_main_window(data.X)
@@ -122,6 +146,7 @@ def measure(data, k: int, seconds: float) -> dict:
     iterations = window.snapshot.iteration if window.snapshot is not None else 0
     window.actionPause.trigger()
     heartbeat(app, 0.5)
+    pan_zoom = pan_and_zoom(app, window)
     fitted = window.snapshot.params
     t = time.perf_counter()
     window.session.set_means(fitted.means, start=fitted)  # as Open model and Find K's adopt do
@@ -129,7 +154,7 @@ def measure(data, k: int, seconds: float) -> dict:
     heartbeat(app, 0.5)
     window.close()
     return {"first_frame": first_frame, "idle": idle, "busy": busy, "iterations": iterations, "adopt": adopt,
-            "colours": np.asarray(colours.latencies)}
+            "colours": np.asarray(colours.latencies), "pan_zoom": pan_zoom}
 
 
 def main():
@@ -158,6 +183,9 @@ def main():
         c = r["colours"]
         print(f"new responsibilities to screen, EM running: median {np.median(c):.0f} ms, max {c.max():.0f} ms "
               f"({len(c)} colourings)")
+        pz = r["pan_zoom"]
+        print(f"pan/zoom frame with the fit shown (EM paused): median {np.median(pz):.0f} ms, "
+              f"95th percentile {np.percentile(pz, 95):.0f} ms, max {pz.max():.0f} ms")
         print(f"opening a fitted model (Open model, Find K's adopt): {r['adopt'] * 1e3:.0f} ms")
         worst.append(busy.max())
     if args.repeat > 1:

@@ -44,11 +44,14 @@ def label_style() -> dict:
 
 
 def style_plot(plot, auto_si_prefix: bool = True) -> None:
-    """The app's look for a ``pg.PlotItem``: a faint grid, no context menu or buttons, dark axes
-    with readable tick labels (``auto_si_prefix=False`` keeps plain numbers on the axes)."""
+    """The app's look for a ``pg.PlotItem``: a faint grid under the data, no context menu or
+    buttons, dark axes with readable tick labels (``auto_si_prefix=False`` keeps plain numbers on
+    the axes)."""
     import pyqtgraph as pg
 
-    plot.showGrid(x=True, y=True, alpha=0.12)
+    from gmm_desktop.gui.grid import UnderGrid
+
+    plot.under_grid = UnderGrid(plot, FOREGROUND, BACKGROUND)
     plot.setMenuEnabled(False, None)
     plot.hideButtons()
     for name in ("left", "bottom"):
