@@ -45,7 +45,7 @@ class _Plot(pg.PlotWidget):
         self.paints = 0
         self.paint_times = []
         self.getPlotItem().setAspectLocked(True)
-        self.getPlotItem().showGrid(x=True, y=True, alpha=0.12)
+        palette.style_plot(self.getPlotItem())  # the canvas's axes and grid
 
     def paintEvent(self, ev):
         self.paints += 1
