@@ -1,4 +1,4 @@
-"""Export a plot as PNG (pyqtgraph's ImageExporter) or SVG (drawn the same way onto Qt's SVG generator).
+"""Export a plot as PNG or SVG: the scene drawn by Qt onto an image or onto Qt's SVG generator.
 
 pyqtgraph 0.14's own SVGExporter fails with Qt 6.10 and later, whose SVG paths end in ``Z``
 (pyqtgraph issue #3495), so SVG is drawn here as the PNG is, with the items in export mode.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import pyqtgraph.exporters
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 
 from gmm_desktop.gui import palette
@@ -34,9 +34,25 @@ def export_plot(widget: pg.PlotWidget, path) -> None:
     if Path(path).suffix.lower() == ".svg":
         _export_svg(exporter, path)
         return
-    exporter.parameters()["width"] = PNG_SCALE * max(int(exporter.getSourceRect().width()), 1)
-    exporter.parameters()["background"] = QColor(palette.BACKGROUND)
-    if not exporter.export(path):
+    _export_png(exporter, path)
+
+
+def _export_png(exporter, path: str) -> None:
+    """The plot as on screen, at :data:`PNG_SCALE` times its size: drawn on an image whose device
+    pixel ratio is the scale, so text, markers and one-pixel outlines all grow together (pyqtgraph's
+    ImageExporter scales the axes' text but not the legend's, nor cosmetic pens)."""
+    source = exporter.getSourceRect()
+    width, height = max(int(round(source.width())), 1), max(int(round(source.height())), 1)
+    image = QImage(PNG_SCALE * width, PNG_SCALE * height, QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(PNG_SCALE)
+    image.fill(QColor(palette.BACKGROUND))
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        exporter.getScene().render(painter, QRectF(0, 0, width, height), source)
+    finally:
+        painter.end()
+    if not image.save(path, "PNG"):
         raise OSError(f"could not write {path!r}: check that the folder exists and is writable")
 
 
@@ -48,6 +64,7 @@ def _export_svg(exporter, path: str) -> None:
     generator.setSize(source.size().toSize())
     generator.setViewBox(target)
     generator.setTitle("gmm-desktop")
+    generator.setResolution(96)
     painter = QPainter()
     if not painter.begin(generator):
         raise OSError(f"could not write {path!r}: check that the folder exists and is writable")

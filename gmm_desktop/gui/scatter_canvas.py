@@ -211,7 +211,10 @@ class ScatterCanvas(pg.PlotWidget):
         self.cloud = PointCloud(self.getPlotItem())  # markers for small data, a density image for large
         self._fitted_means = pg.ScatterPlotItem(pxMode=True, symbol="o", size=13,
                                                 pen=pg.mkPen(palette.FOREGROUND, width=1.5))
-        self._fitted_means.setZValue(20)
+        # over the initial means, so a fitted mean that ends where it started is not hidden under
+        # its x (shown alone at iteration 0, where they coincide); clicks and drags go through
+        self._fitted_means.setZValue(40)
+        self._fitted_means.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._placed_means = _MeansItem()
         self._truth_sample = pg.PlotCurveItem(pen=pg.mkPen(palette.TRUTH, width=1.4, style=Qt.PenStyle.DashLine))
         self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
@@ -328,8 +331,8 @@ class ScatterCanvas(pg.PlotWidget):
             return
         k = snap.means.shape[0]
         self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS))
-        self._fitted_means.setData(pos=snap.means[:, :2],
-                                   brush=[pg.mkBrush(palette.component_color(j)) for j in range(k)])
+        shown = snap.means[:, :2] if snap.iteration > 0 else np.empty((0, 2))  # iteration 0: the x marks
+        self._fitted_means.setData(pos=shown, brush=[pg.mkBrush(palette.component_color(j)) for j in range(len(shown))])
 
     def _update_truth(self) -> None:
         for curve in self._truth_curves:

@@ -394,6 +394,50 @@ def test_export_png_and_svg(window, tmp_path):
     assert window.export_canvas(tmp_path / "canvas.svg")
 
 
+def _bottom_axis_line(image):
+    """(row, length) of the longest run of dark pixels along a row in the image's lower half."""
+    from PySide6.QtGui import QImage
+
+    gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    w, h = gray.width(), gray.height()
+    rows = np.frombuffer(gray.constBits(), np.uint8).reshape(h, gray.bytesPerLine())[:, :w]
+    best = (0, 0)
+    for y in range(h // 2, h):
+        dark = np.concatenate(([0], (rows[y] < 100).astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(dark))
+        longest = int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
+        best = max(best, (longest, y))
+    return best[1], best[0]
+
+
+def test_exports_match_the_window(qtbot, window, tmp_path):
+    """The SVG's axes line up with its data (they were drawn at 72 dpi, 3/4 size, once), and the
+    PNG is the plot at twice its size, legend text included."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    assert window.export_canvas(tmp_path / "canvas.svg") and window.export_canvas(tmp_path / "canvas.png")
+    renderer = QSvgRenderer(str(tmp_path / "canvas.svg"))
+    png = QImage(str(tmp_path / "canvas.png"))
+    svg = QImage(png.width(), png.height(), QImage.Format.Format_ARGB32)
+    svg.fill(QColor("white"))
+    painter = QPainter(svg)
+    renderer.render(painter)
+    painter.end()
+    for image in (svg, png):
+        row, length = _bottom_axis_line(image)
+        assert row > 0.9 * image.height() and length > 0.85 * image.width()
+    view = window.canvas.getPlotItem().sceneBoundingRect()
+    assert abs(png.width() - 2 * view.width()) <= 2 and abs(png.height() - 2 * view.height()) <= 2
+    legend = window.canvas._legend.sceneBoundingRect()  # drawn at twice its on-screen size too
+    box = png.copy(int(2 * (legend.left() - view.left())), int(2 * (legend.top() - view.top())),
+                   int(2 * legend.width()), int(2 * legend.height()))
+    rows = np.frombuffer(box.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
+    assert (rows < 100).mean() > 0.02  # its text fills the box, not a corner of it
+
+
 def test_export_to_a_missing_folder_shows_the_error(window, errors, tmp_path):
     assert not window.export_canvas(tmp_path / "missing" / "canvas.png")
     assert not window.export_loglik_plot(tmp_path / "missing" / "plot.svg")
@@ -611,3 +655,14 @@ def test_on_large_data_outlines_and_colours_change_together(qtbot, make_window):
         step(qtbot, window)
     assert seen["fit"] == (True, True)  # new fit received: colours being computed, old outlines kept
     np.testing.assert_allclose(outlines_drawn(), outlines_of(window.snapshot))  # both now iteration 1
+
+
+def test_fitted_means_appear_after_a_step_and_over_the_initial_ones(qtbot, window):
+    place_means(qtbot, window, NOTEBOOK_START)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is not None, timeout=2000)
+    assert len(window.canvas._fitted_means.data) == 0  # iteration 0: only the x marks, not hidden
+    step(qtbot, window)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is window.snapshot, timeout=2000)
+    assert len(window.canvas._fitted_means.data) == 4
+    assert window.canvas._fitted_means.zValue() > window.canvas._placed_means.zValue()
+    assert window.canvas._fitted_means.acceptedMouseButtons() == Qt.MouseButton.NoButton  # drags reach the x
