@@ -246,6 +246,16 @@ class _WholeNumberAxis(pg.AxisItem):
                 if spacing >= 1] or [(1.0, 0.0)]
 
 
+class _CriterionAxis(pg.AxisItem):
+    """BIC/AIC values with thousands separators ("12,984,000", not "1.2984e+07"); the axis widens
+    to fit them (a fixed width hid every label once the values reached millions)."""
+
+    def tickStrings(self, values, scale, spacing):
+        if spacing * scale >= 1 and all(abs(v * scale) < 1e15 for v in values):
+            return [f"{v * scale:,.0f}" for v in values]
+        return super().tickStrings(values, scale, spacing)
+
+
 class _MarkerItem(pg.ScatterPlotItem):
     """A decoration (the best ring, the adopted halo): clicks go through to the candidates."""
 
@@ -268,15 +278,16 @@ class CriterionPlot(pg.PlotWidget):
     candidate_clicked = Signal(int)  # index of the candidate
 
     def __init__(self, parent=None):
-        super().__init__(parent, background=palette.BACKGROUND, axisItems={"bottom": _WholeNumberAxis("bottom")})
+        super().__init__(parent, background=palette.BACKGROUND,
+                         axisItems={"bottom": _WholeNumberAxis("bottom"), "left": _CriterionAxis("left")})
         self.setObjectName("findKPlot")
         plot = self.getPlotItem()
         palette.style_plot(plot, auto_si_prefix=False)
         plot.setLabel("bottom", "number of components K", **palette.label_style())
-        plot.getAxis("left").setWidth(64)
         self.legend = plot.addLegend(offset=(-12, 12), brush=pg.mkBrush(255, 255, 255, 230),
                                      pen=pg.mkPen("#BBBBBB"), labelTextColor=palette.FOREGROUND,
                                      labelTextSize="10pt", verSpacing=-4)
+        self.legend.setVisible(False)  # until set_types gives it lines
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.adopted_halo = _MarkerItem(symbol="o", size=24, pen=pg.mkPen(ADOPTED_COLOR, width=3),
                                         brush=pg.mkBrush(242, 183, 1, 70))
@@ -316,6 +327,7 @@ class CriterionPlot(pg.PlotWidget):
         if self.curves:
             for sample, name in self._legend_markers:
                 self.legend.addItem(sample, name)
+        self.legend.setVisible(bool(self.curves))  # no empty box before the first sweep
 
     def update_candidates(self, candidates, criterion: str, best, adopted, title: str) -> None:
         """Redraw every line, the best ring and label, and the adopted halo.

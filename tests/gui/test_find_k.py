@@ -217,3 +217,27 @@ def test_new_data_clears_the_results(qtbot, three_window):
     three_window._load_array(np.random.default_rng(0).normal(size=(6, 2)))
     assert dialog.candidates == [] and dialog.table.rowCount() == 0 and dialog.result is None
     assert dialog.k_max_spin.value() == 6  # min(10, n)
+
+
+def test_criterion_axis_labels_large_values_and_the_empty_plot_has_no_legend_box(qtbot):
+    """With a million points BIC is in the tens of millions: the labels must still be written."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from gmm_desktop.gui.find_k import CriterionPlot
+
+    plot = CriterionPlot()
+    qtbot.addWidget(plot)
+    plot.resize(680, 390)
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert not plot.legend.isVisible()
+    plot.set_types(["full"])
+    assert plot.legend.isVisible()
+    plot.getPlotItem().plot([1, 2, 3], [13_500_000.5, 12_984_034.4, 12_990_000.0])
+    qtbot.wait(100)
+    axis = plot.getPlotItem().getAxis("left")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    texts = [spec[2] for spec in axis.generateDrawSpecs(painter)[2]]
+    painter.end()
+    assert "13,000,000" in texts and len(texts) >= 3
