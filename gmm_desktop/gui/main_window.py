@@ -196,6 +196,13 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
             self._status[name] = label
+        self.statusBar().messageChanged.connect(self._on_status_message)
+
+    def _on_status_message(self, text: str) -> None:
+        """A passing message ("Saved the model to ...") gets the room of the lesser fields while it
+        shows; squeezed by all of them it was cut off mid-word."""
+        for name in ("change", "points", "ari"):
+            self._status[name].setVisible(not text)
 
     def _create_layout(self) -> None:
         left = QWidget()

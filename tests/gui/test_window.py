@@ -669,3 +669,18 @@ def test_fitted_means_appear_after_a_step_and_over_the_initial_ones(qtbot, windo
     assert len(window.canvas._fitted_means.data) == 4
     assert window.canvas._fitted_means.zValue() > window.canvas._placed_means.zValue()
     assert window.canvas._fitted_means.acceptedMouseButtons() == Qt.MouseButton.NoButton  # drags reach the x
+
+
+def test_a_status_message_is_not_cut_off(qtbot, window, tmp_path):
+    window.resize(950, 700)  # a laptop's half screen
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    name = "a-model-file-with-a-rather-long-name.json"
+    assert window.save_model(tmp_path / name)
+    bar = window.statusBar()
+    qtbot.waitUntil(lambda: name in bar.currentMessage(), timeout=2000)
+    shown = sum(w.sizeHint().width() for w in window._status.values() if w.isVisible())
+    needed = bar.fontMetrics().horizontalAdvance(bar.currentMessage())
+    assert shown + needed < bar.width()  # the message fits beside the fields still shown
+    bar.clearMessage()
+    assert window._status["ari"].isVisible() and window._status["change"].isVisible()
