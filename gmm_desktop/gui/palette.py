@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QColor, QFont
 
-#: Okabe–Ito (colour-blind safe, without its yellow, which vanishes on white), then Tableau 10.
+#: Okabe–Ito (colour-blind safe, without its yellow, which vanishes on white), two Tableau 10
+#: colours, then seven picked to stay far (in RGB) from all before them: sixteen components, a
+#: common Find K range, get sixteen distinct colours.
 COMPONENT_COLORS = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
-    "#9C755F", "#59A14F", "#B07AA1", "#7F7F7F",
+    "#9C755F", "#59A14F", "#7F7F7F",
+    "#4B0082", "#800000", "#1B4332", "#8CD17D", "#A0CBE8", "#2F4B7C", "#E15759",
 )
 BACKGROUND = "#FFFFFF"
 FOREGROUND = "#222222"
@@ -21,7 +24,7 @@ _RGB = np.array([QColor(c).getRgb()[:3] for c in COMPONENT_COLORS], dtype=np.flo
 
 
 def component_color(k: int, alpha: int = 255) -> QColor:
-    """The colour of component ``k`` (the palette repeats after ten components)."""
+    """The colour of component ``k`` (the palette repeats after sixteen components)."""
     color = QColor(COMPONENT_COLORS[k % len(COMPONENT_COLORS)])
     color.setAlpha(alpha)
     return color

@@ -1,4 +1,4 @@
-"""The plots' grid: under the data, opaque, at the axes' tick values, following the view."""
+"""The plots' look: the grid (under the data, opaque, at the axes' tick values) and the colours."""
 
 import pyqtgraph as pg
 import pytest
@@ -52,3 +52,12 @@ def test_grid_is_opaque_faint_and_under_every_data_item(plot):
     assert all(pen.color().lightness() > 200 for pen in pens)  # faint on the white background
     assert grid.zValue() < curve.zValue()
     assert grid.acceptedMouseButtons() == pg.QtCore.Qt.MouseButton.NoButton
+
+
+def test_sixteen_components_get_sixteen_distinct_colours():
+    import numpy as np
+
+    rgb = palette.component_rgb(16)
+    distances = np.linalg.norm(rgb[:, None] - rgb[None], axis=-1)[np.triu_indices(16, 1)]
+    assert distances.min() > 40  # out of 441 between black and white
+    np.testing.assert_array_equal(palette.component_rgb(17)[16], rgb[0])  # then the colours repeat
