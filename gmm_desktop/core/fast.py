@@ -46,6 +46,23 @@ MIN_PARALLEL_SAMPLES = 50_000
 _LOG_2PI = math.log(2.0 * math.pi)
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+_thread_setup = None  # run by each pool thread as it starts (see set_thread_setup)
+
+
+def set_thread_setup(setup) -> None:
+    """Have every thread of the E-step's pool run ``setup()`` when it starts.
+
+    The desktop app lowers their priority this way, so that the blocks of an EM iteration, not just
+    the thread that drives it, leave the event loop ahead of them. Threads already started keep
+    what they had: call this before the first fit.
+    """
+    global _thread_setup
+    _thread_setup = setup
+
+
+def _start_thread() -> None:
+    if _thread_setup is not None:
+        _thread_setup()
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -54,7 +71,7 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is not None:
             return _POOL
         _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
-                                   thread_name_prefix="gmm-em")
+                                   thread_name_prefix="gmm-em", initializer=_start_thread)
     return _POOL
 
 

@@ -4,7 +4,8 @@ pyqtgraph draws ``showGrid`` lines as part of the axes, over the data, in transl
 1280 x 800 canvas those lines cost 7-20 ms of every pan or zoom frame (Qt blends each translucent
 pixel; opaque lines are plain span fills), and they cross the points. This item draws the same
 lines, at the axes' own tick values and with the axes' own fading from major to minor ticks, but in
-the colour each faded line has on the background, under everything in the view.
+the colour each faded line has on the background, under everything in the view, and in pixel
+coordinates (as the axes draw their ticks).
 """
 
 from __future__ import annotations
@@ -40,18 +41,23 @@ class UnderGrid(pg.GraphicsObject):
         self._background = QColor(background)
         self._alpha = alpha
         self._pens: dict[int, QPen] = {}  # opacity 0-255 -> opaque pen of the blended colour
+        # A child of the view box itself, not of its data group: drawn in pixels, so an SVG export
+        # (6 significant digits) places lines near -1.2e7 on their ticks, under the data group.
+        self.setParentItem(self._vb)
         self.setZValue(Z_VALUE)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self._vb.addItem(self, ignoreBounds=True)
         self._vb.sigRangeChanged.connect(self._on_view_changed)
-        self._vb.sigResized.connect(self._on_view_changed)
+        self._vb.sigResized.connect(self._on_resized)
 
     def _on_view_changed(self, *args) -> None:
+        self.update()
+
+    def _on_resized(self, *args) -> None:
         self.prepareGeometryChange()
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self._vb.viewRect()
+        return self._vb.boundingRect()
 
     def lines(self) -> list[tuple[QPen, list[QLineF]]]:
         """The grid lines of the current view in data coordinates, with their pens, major first."""
@@ -90,7 +96,8 @@ class UnderGrid(pg.GraphicsObject):
         return self._pens[alpha]
 
     def paint(self, painter, *args) -> None:
+        to_pixels = self._vb.childGroup.transform()  # data coordinates -> the view box's pixels
         painter.setRenderHint(painter.RenderHint.Antialiasing, False)
         for pen, segments in reversed(self.lines()):  # minor lines first, major ones over them
             painter.setPen(pen)
-            painter.drawLines(segments)
+            painter.drawLines([to_pixels.map(segment) for segment in segments])

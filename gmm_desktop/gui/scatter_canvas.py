@@ -23,6 +23,7 @@ _SIGMA_ALPHA = (255, 200, 150)
 _SIGMA_WIDTH = (2.4, 1.0, 1.0)
 _SIGMA_HALO = (True, False, False)
 _HIT_RADIUS_PX = 12.0
+LEGEND_ROWS = 8  # more components than this: the legend takes two columns
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
 HINT = "Click to place initial means, or press k-means++"
 
@@ -356,7 +357,9 @@ class ScatterCanvas(pg.PlotWidget):
     def _update_legend(self) -> None:
         snap = self._snapshot
         k = 0 if snap is None else snap.means.shape[0]
-        entries = [f"component {j + 1}  (weight {w:.2f})" for j, w in enumerate([] if snap is None else snap.weights)]
+        weights = [] if snap is None else snap.weights
+        name = "component {}  (weight {:.2f})" if k <= LEGEND_ROWS else "{}: weight {:.2f}"  # two short columns
+        entries = [name.format(j + 1, w) for j, w in enumerate(weights)]
         entries += ["initial means"] * (k > 0) + ["true clusters"] * bool(self._truth_curves)
         if len(entries) == len(self._legend.items) and self._legend_k == k:
             for (_, label), text in zip(self._legend.items, entries):
@@ -365,6 +368,7 @@ class ScatterCanvas(pg.PlotWidget):
             return
         self._legend.clear()
         self._legend_k = k
+        self._legend.setColumnCount(2 if k > LEGEND_ROWS else 1)  # half as tall over the data
         samples = [pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen(palette.FOREGROUND, width=1),
                                       brush=pg.mkBrush(palette.component_color(j))) for j in range(k)]
         samples += [self._initial_sample] * (k > 0) + [self._truth_sample] * bool(self._truth_curves)

@@ -16,7 +16,7 @@ from gmm_desktop.core.em import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import GMMError
 from gmm_desktop.core.init import params_from_means
 from gmm_desktop.core.params import GMMParams
-from gmm_desktop.gui.em_worker import EM_THREADS, IDLE, EMController
+from gmm_desktop.gui.em_worker import IDLE, EMController
 
 DEFAULT_SETTINGS = {"covariance_type": "full", "tol": 1e-4, "tol_mode": "total", "max_iter": 1000, "reg_covar": 1e-6}
 #: Views redraw at most once per frame of this length (about 30 per second), or less often when a
@@ -150,9 +150,10 @@ class Session(QObject):
         """Iteration 0 of explicit start parameters, so that ``snapshot`` has it at once.
 
         Through a fitter, whose E-step takes the fast path: 70 ms at 1M points x 16 components,
-        where :func:`~gmm_desktop.core.em.log_likelihood` (direct) froze the window for 1.7 s.
+        where :func:`~gmm_desktop.core.em.log_likelihood` (direct) froze the window for 1.7 s. On
+        this thread alone: the E-step's pool threads run at a background priority.
         """
-        return EMFitter(self.dataset.X, params, n_threads=EM_THREADS, **self.em_settings()).snapshot
+        return EMFitter(self.dataset.X, params, n_threads=1, **self.em_settings()).snapshot
 
     # -- EM
     def run(self) -> None:

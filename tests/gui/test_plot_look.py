@@ -61,3 +61,51 @@ def test_sixteen_components_get_sixteen_distinct_colours():
     distances = np.linalg.norm(rgb[:, None] - rgb[None], axis=-1)[np.triu_indices(16, 1)]
     assert distances.min() > 40  # out of 441 between black and white
     np.testing.assert_array_equal(palette.component_rgb(17)[16], rgb[0])  # then the colours repeat
+
+
+def test_a_legend_of_many_components_takes_two_short_columns(qtbot, make_window):
+    from gmm_desktop.core import datasets
+    from gmm_desktop.core.init import kmeanspp_means
+
+    data = datasets.generate("medium", seed=0)
+    window = make_window(data.X)
+    window.session.set_means(kmeanspp_means(data.X, 12, seed=0))
+    qtbot.waitUntil(lambda: window.canvas._snapshot is not None, timeout=5000)
+    legend = window.canvas._legend
+    texts = [label.text for _, label in legend.items]
+    assert legend.columnCount == 2 and texts[0].startswith("1: weight") and texts[-1] == "initial means"
+    assert legend.sceneBoundingRect().height() < 0.5 * window.canvas.getPlotItem().vb.sceneBoundingRect().height()
+
+
+def _grid_rows(image):
+    """Rows of an image crossed by a major grid line (most of the row in the line's grey)."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(gray.constBits(), np.uint8).reshape(gray.height(), gray.bytesPerLine())
+    middle = pixels[:, gray.width() // 4: 3 * gray.width() // 4].astype(int)
+    return np.flatnonzero(((middle >= 215) & (middle <= 238)).mean(axis=1) > 0.6)
+
+
+def test_svg_export_keeps_the_grid_on_its_ticks_far_from_zero(plot, tmp_path):
+    """Log-likelihoods of a million points are near -1e7: SVG's 6 significant digits in data
+    coordinates put grid lines 6 px off their ticks; the grid is drawn in pixels."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    from gmm_desktop.gui.export import export_plot
+
+    plot.getPlotItem().getViewBox().setRange(xRange=(0, 10), yRange=(-12_345_678, -12_345_478), padding=0)
+    export_plot(plot, tmp_path / "plot.png")
+    export_plot(plot, tmp_path / "plot.svg")
+    png = QImage(str(tmp_path / "plot.png"))
+    svg = QImage(png.size(), QImage.Format.Format_ARGB32)
+    svg.fill(QColor("white"))
+    painter = QPainter(svg)
+    QSvgRenderer(str(tmp_path / "plot.svg")).render(painter)
+    painter.end()
+    png_rows, svg_rows = _grid_rows(png), _grid_rows(svg)
+    assert len(png_rows) >= 3 and len(svg_rows) >= 3
+    assert max(np.abs(png_rows - row).min() for row in svg_rows) <= 3  # pixels of the 2x image
