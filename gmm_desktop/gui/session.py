@@ -75,7 +75,7 @@ class Session(QObject):
         self.controller.restarted.connect(self._on_restarted)
         self.controller.iterated.connect(self._on_iterated)
         self.controller.state_changed.connect(self.state_changed)
-        self.controller.failed.connect(self.failed)
+        self.controller.failed.connect(self._on_failed)
 
     # -- state
     @property
@@ -165,6 +165,12 @@ class Session(QObject):
     def step(self) -> None:
         if self.state != IDLE:
             self.controller.step()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self.shown is None:  # the fitter could not be rebuilt: stop showing the fit it replaced
+            self._schedule_frame()
+        self.failed.emit(message)
 
     @Slot(object)
     def _on_restarted(self, snapshot: EMSnapshot) -> None:

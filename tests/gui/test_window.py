@@ -684,3 +684,20 @@ def test_a_status_message_is_not_cut_off(qtbot, window, tmp_path):
     assert shown + needed < bar.width()  # the message fits beside the fields still shown
     bar.clearMessage()
     assert window._status["ari"].isVisible() and window._status["change"].isVisible()
+
+
+def test_a_fitter_that_cannot_be_rebuilt_leaves_no_old_fit_drawn(qtbot, window, errors, monkeypatch):
+    from gmm_desktop.gui import em_worker
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.canvas.ellipses.rings) == 12, timeout=2000)
+
+    def out_of_memory(*args, **kwargs):  # as a restart on a huge data set may fail
+        raise MemoryError
+
+    monkeypatch.setattr(em_worker, "EMFitter", out_of_memory)
+    with qtbot.waitSignal(window.session.failed, timeout=5000):
+        window.session.set_means(NOTEBOOK_START + 0.5)
+    assert "MemoryError" in window.last_error
+    qtbot.waitUntil(lambda: window.canvas.ellipses.rings == [], timeout=2000)  # not the old fit
