@@ -1,11 +1,11 @@
 """EM on a worker thread: the worker owns the fitter; the controller talks to it with queued signals.
 
-The worker lives on its own ``QThread``. On ``thread.started`` it makes a ``QTimer`` (its child) whose
-every timeout runs exactly one EM iteration. The controller, on the GUI thread, turns run / pause /
-step / restart into signals connected to the worker's slots; Qt queues them, so they run in order
-between iterations and no flag or mutex is shared. The worker's results come back as queued signals
-to the controller, which re-emits them on the GUI thread, dropping those of a fitter it has since
-replaced.
+The worker lives on its own ``QThread`` with a ``QTimer`` (its child, made on the GUI thread and
+moved along with it) whose every timeout runs exactly one EM iteration. The controller, on the GUI
+thread, turns run / pause / step / restart into signals connected to the worker's slots; Qt queues
+them, so they run in order between iterations and no flag or mutex is shared. The worker's results
+come back as queued signals to the controller, which re-emits them on the GUI thread, dropping
+those of a fitter it has since replaced.
 """
 
 from __future__ import annotations
@@ -99,16 +99,18 @@ class EMWorker(QObject):
         self._fitter: EMFitter | None = None
         self._generation = 0
         self._delay_ms = 0
-        self._timer: QTimer | None = None
+        # Made and connected here, on the GUI thread: moveToThread takes it along. Connecting on the
+        # new thread while the GUI thread builds the window deadlocked now and then: Qt held a
+        # (shared) signal-slot mutex there while PySide waited for the GIL, which the GUI thread
+        # held while waiting for that mutex in a disconnect.
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._on_timeout)
         self._resp_time = -math.inf  # when responsibilities were last sent
         self._resp_pending = False  # the newest snapshot sent had none
 
     @Slot()
     def on_thread_started(self) -> None:
         lower_thread_priority()
-        self._timer = QTimer(self)
-        self._timer.setInterval(self._delay_ms)
-        self._timer.timeout.connect(self._on_timeout)
 
     @Slot(int, object, object, object)
     def restart(self, generation: int, X, initial, settings: dict) -> None:
@@ -157,8 +159,7 @@ class EMWorker(QObject):
     @Slot(int)
     def set_delay(self, delay_ms: int) -> None:
         self._delay_ms = delay_ms
-        if self._timer is not None:
-            self._timer.setInterval(delay_ms)
+        self._timer.setInterval(delay_ms)
 
     @Slot()
     def stop(self) -> None:
