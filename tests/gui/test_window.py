@@ -603,7 +603,9 @@ def test_the_ari_stays_on_screen_while_large_runs_send_labels_sparingly(qtbot, w
 
     monkeypatch.setattr(em_worker, "SMALL_RESP", 0)  # as with a million points: labels now and then
     monkeypatch.setattr(em_worker, "RESP_INTERVAL_S", 3600.0)
-    window.panel.delay_slider.setValue(10)
+    window.panel.set_em_settings({"tol": 0.0, "max_iter": 40})  # 40 iterations, 30 ms apart: many frames
+    window.session.set_settings(window.panel.em_settings())
+    window.panel.delay_slider.setValue(30)
     place_means(qtbot, window, NOTEBOOK_START + 1.5)
     shown = []
     window.session.fit_changed.connect(
