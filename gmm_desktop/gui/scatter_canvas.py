@@ -227,6 +227,7 @@ class ScatterCanvas(pg.PlotWidget):
                                      labelTextSize="10.5pt", brush=pg.mkBrush(255, 255, 255, 220),
                                      pen=pg.mkPen("#BBBBBB"))
         self._legend.setParentItem(self.getPlotItem().vb)
+        self._legend.setVisible(False)  # until there is a fit to describe (no empty box at start)
         self._hint = QLabel(HINT, self)
         self._hint.setObjectName("canvasHint")
         self._hint.setStyleSheet(

@@ -42,6 +42,7 @@ def test_opens_on_demo_data_with_the_contract_names(make_window):
         assert window.findChild(QAction, name) is not None, name
     assert window.snapshot is None
     assert window.canvas._hint.isVisible()
+    assert not window.canvas._legend.isVisible()  # nothing to explain yet: no empty box
     assert window.width() >= 1000 and window.height() >= 600
 
 
