@@ -14,6 +14,10 @@ def _format_points(points) -> str:
     return "; ".join(",".join(f"{v:g}" for v in row) for row in points)
 
 
+#: Sizes offered beyond the notebook's presets.
+LARGE_SIZES = (100_000, 1_000_000)
+
+
 class GenerateDialog(QDialog):
     """Preset size, centres and seed of a synthetic data set (the notebook's blobs)."""
 
@@ -23,6 +27,8 @@ class GenerateDialog(QDialog):
         self.preset_combo = QComboBox()
         for name, n in datasets.PRESETS.items():
             self.preset_combo.addItem(f"{name} ({n:,} points)", name)
+        for n in LARGE_SIZES:  # to see the window at scale without a file
+            self.preset_combo.addItem(f"{n:,} points", n)
         self.preset_combo.setCurrentIndex(self.preset_combo.findData("medium"))
         self.centers_edit = QLineEdit(_format_points(datasets.NOTEBOOK_CENTERS))
         self.centers_edit.setToolTip("Centres as x,y pairs separated by semicolons")
@@ -49,8 +55,10 @@ class GenerateDialog(QDialog):
 
     def values(self) -> dict:
         """Keyword arguments of ``MainWindow.generate_data``; raises DataError for bad centres."""
+        size = self.preset_combo.currentData()  # a preset's name, or a number of points
         return {
-            "preset": self.preset_combo.currentData(),
+            "preset": size if isinstance(size, str) else "large",
+            "n_samples": None if isinstance(size, str) else int(size),
             "centers": datasets.parse_points(self.centers_edit.text(), what="centers"),
             "seed": self.seed_spin.value(),
             "suggest_means": self.suggest_check.isChecked(),

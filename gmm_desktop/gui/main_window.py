@@ -290,10 +290,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Skipped {dataset.n_dropped:,} rows with invalid values", 8000)
         return True
 
-    def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True) -> bool:
-        """Generate the notebook's blobs; ``suggest_means`` places jittered true centres as the means."""
+    def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True, n_samples=None) -> bool:
+        """Generate the notebook's blobs; ``suggest_means`` places jittered true centres as the means;
+        ``n_samples`` overrides the preset's number of points."""
         try:
-            dataset = datasets.generate(preset, centers=centers, seed=seed)
+            dataset = datasets.generate(preset, centers=centers, seed=seed, n_samples=n_samples)
             if dataset.n_features != 2:
                 raise DataError("the app draws two features: give centres with two coordinates, such as 1,-1; 5,5")
             means = datasets.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None

@@ -704,3 +704,15 @@ def test_a_fitter_that_cannot_be_rebuilt_leaves_no_old_fit_drawn(qtbot, window, 
         window.session.set_means(NOTEBOOK_START + 0.5)
     assert "MemoryError" in window.last_error
     qtbot.waitUntil(lambda: window.canvas.ellipses.rings == [], timeout=2000)  # not the old fit
+
+
+def test_generate_dialog_offers_a_million_points(qtbot, window):
+    from gmm_desktop.gui.dialogs import GenerateDialog
+
+    dialog = GenerateDialog()
+    qtbot.addWidget(dialog)
+    texts = [dialog.preset_combo.itemText(i) for i in range(dialog.preset_combo.count())]
+    dialog.preset_combo.setCurrentIndex(texts.index("1,000,000 points"))
+    assert window.generate_data(**dialog.values())
+    assert window.session.dataset.n_samples == 1_000_000
+    assert window.canvas.cloud.mode == "density" and len(window.means) == 4
