@@ -467,6 +467,7 @@ class FindKDialog(QDialog):
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("%v / %m fits")
         self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)  # no "0 / 100 fits" before the first sweep
         self.status_label = QLabel()
         self.status_label.setObjectName("findKStatus")
         self.status_label.setWordWrap(True)
@@ -590,6 +591,7 @@ class FindKDialog(QDialog):
         self.table.setRowCount(0)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(True)
         self._set_phase("running", "Starting…")
         self._update_settings_label()
         self._update_views()

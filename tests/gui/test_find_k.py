@@ -93,6 +93,7 @@ def test_find_k_action_is_in_the_em_menu_and_toolbar(qtbot, three_window):
 
 def test_small_sweep_plots_live_marks_the_best_and_toggles_criterion(qtbot, three_window):
     dialog = open_dialog(qtbot, three_window)
+    assert not dialog.progress_bar.isTextVisible()  # no "0 / 100 fits" before any sweep
     configure(dialog, 1, 4, ("full",), n_init=1)
     shown_while_running = []  # points on the plot each time a candidate arrives
     dialog.sweep.candidate_finished.connect(
@@ -108,6 +109,7 @@ def test_small_sweep_plots_live_marks_the_best_and_toggles_criterion(qtbot, thre
     assert dialog.table.rowCount() == 4 and dialog.table.item(2, 5).text() == "★ best"
     assert dialog.table.item(2, 0).font().bold() and not dialog.table.item(0, 0).font().bold()
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum() == 4
+    assert dialog.progress_bar.isTextVisible() and dialog.progress_bar.text() == "4 / 4 fits"
     assert no_thread_left(dialog)
     np.testing.assert_allclose(dialog.plot.curves["full"].getData()[1], [c.bic for c in result.candidates])
 
