@@ -27,7 +27,7 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QTimer  #
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gmm_desktop.app import create_main_window  # noqa: E402
-from gmm_desktop.core.datasets import generate  # noqa: E402
+from gmm_desktop.io.generator import generate  # noqa: E402
 from gmm_desktop.core.init import kmeanspp_means  # noqa: E402
 
 

@@ -29,7 +29,7 @@ def main(argv=None) -> None:
     """Run the command line or the desktop app, and exit with its status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (argv[0] in HEADLESS_COMMANDS or argv[0] in ("-h", "--help", "--version")):
-        from gmm_desktop.core.cli import main as cli_main
+        from gmm_desktop.cli.main import main as cli_main
 
         sys.exit(cli_main(argv))
     problem = _cannot_open_window(argv)

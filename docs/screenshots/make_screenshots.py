@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
 from gmm_desktop.app import create_main_window  # noqa: E402
-from gmm_desktop.core.datasets import generate  # noqa: E402
+from gmm_desktop.io.generator import generate  # noqa: E402
 from gmm_desktop.core.init import kmeanspp_means  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -28,28 +28,22 @@ Cancelling
     True, :class:`SelectionCancelled` is raised, carrying the candidates finished so far in
     ``exc.result`` (the candidate being fitted is dropped).
 
-Also here: the ``select`` command (:func:`add_select_parser`, :func:`cmd_select`).
+The ``select`` command is :mod:`gmm_desktop.cli.select`.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from gmm_desktop.core.em import EMFitter, check_data, check_settings, count_parameters, information_criteria
 from gmm_desktop.core.errors import FitError, GMMError, ParamsError
-from gmm_desktop.core.fileio import atomic_write_text
 from gmm_desktop.core.init import initial_params
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, check_covariance_type
 
 CRITERIA = ("bic", "aic")
-
-#: Header of the table written by :meth:`SelectionResult.write_table` (CONTRACTS.md section 1).
-TABLE_HEADER = ("k", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic")
 
 #: Data sets larger than this are not searched for duplicate points (as ``init.initial_params``).
 _DISTINCT_CHECK_LIMIT = 200_000
@@ -198,10 +192,6 @@ class Candidate:
         return self.bic if criterion == "bic" else self.aic
 
 
-def _format_number(value: float) -> str:
-    return repr(float(value)) if math.isfinite(value) else "nan"
-
-
 @dataclass(frozen=True, eq=False)
 class SelectionResult:
     """The outcome of :func:`select_model`.
@@ -259,18 +249,6 @@ class SelectionResult:
     def table_rows(self) -> list[tuple]:
         """One row per candidate: ``(k, covariance_type, log_likelihood, n_parameters, bic, aic)``."""
         return [(c.k, c.covariance_type, c.log_likelihood, c.n_parameters, c.bic, c.aic) for c in self.candidates]
-
-    def table_text(self) -> str:
-        """The table as CSV text, header :data:`TABLE_HEADER`; failed candidates show ``nan``."""
-        buf = io.StringIO()
-        buf.write(",".join(TABLE_HEADER) + "\n")
-        for k, ctype, ll, p, b, a in self.table_rows():
-            buf.write(f"{k},{ctype},{_format_number(ll)},{p},{_format_number(b)},{_format_number(a)}\n")
-        return buf.getvalue()
-
-    def write_table(self, path) -> None:
-        """Write :meth:`table_text` to ``path`` atomically (``OSError`` propagates)."""
-        atomic_write_text(path, self.table_text())
 
     def model_settings(self, candidate: Candidate | None = None) -> dict:
         """The ``settings`` object of a model file for ``candidate`` (default: :attr:`best`).
@@ -466,84 +444,3 @@ def select_model(
             f"every candidate failed{why}; try a larger reg_covar, a smaller k_max, or scale the data"
         )
     return result
-
-
-# --------------------------------------------------------------------------- the command
-def add_select_parser(sub) -> None:
-    """Register the ``select`` command on the subparsers ``sub`` of ``cli.build_parser``."""
-    import argparse
-
-    from gmm_desktop.core.cli import _int as int_type
-    from gmm_desktop.core.cli import _positive_int as positive_int
-    from gmm_desktop.core.cli import add_em_options
-
-    def covariance_list(text: str) -> tuple[str, ...]:
-        try:
-            return parse_covariance_types(text)
-        except ParamsError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    sel = sub.add_parser(
-        "select",
-        help="choose the number of components (and covariance type) by BIC or AIC",
-        description="Fit K = k-min..k-max components for each covariance type (n-init k-means++ starts "
-        "each, seeds SEED, SEED+1, ...), keep the candidate with the lowest criterion and save it.",
-    )
-    sel.add_argument("data", metavar="DATA_FILE")
-    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try")
-    sel.add_argument("--k-max", type=positive_int, default=10,
-                     help="most components to try (K above the number of distinct points is skipped)")
-    sel.add_argument("--covariance-types", type=covariance_list, default=("full",), metavar="TYPES",
-                     help="comma list among full,diag,spherical,tied")
-    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better")
-    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate")
-    sel.add_argument("--seed", type=int_type, default=0, help="restart r uses seed SEED+r")
-    sel.add_argument("--table", metavar="FILE",
-                     help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
-    add_em_options(sel)
-    sel.add_argument("-o", "--output", required=True, metavar="MODEL.json")
-
-
-def cmd_select(args) -> int:
-    """Run ``select``: fit the grid, write the chosen model (and the table), print one summary line."""
-    import os
-
-    from gmm_desktop.core.cli import UsageError, _check_output, _load
-    from gmm_desktop.core.model_io import save_model
-
-    _check_output(args.output)
-    if args.table is not None:
-        _check_output(args.table)
-        if os.path.abspath(args.table) == os.path.abspath(args.output):
-            raise UsageError("--table and -o name the same file; give the table another name")
-    if args.k_min > args.k_max:
-        raise UsageError(f"--k-min ({args.k_min}) is larger than --k-max ({args.k_max}); give --k-min <= --k-max")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
-    data = _load(args.data, args.columns, args.drop_invalid)
-    X = data.X
-    result = select_model(
-        X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
-        n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
-        reg_covar=args.reg_covar,
-    )
-    best = result.best
-    if args.table is not None:  # the table first: a failed write then leaves no model behind either
-        try:
-            result.write_table(args.table)
-        except OSError as exc:
-            raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
-    save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
-               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
-               log_likelihood=best.log_likelihood)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if best.collapsed:
-        print(f"warning: components {', '.join(map(str, best.collapsed))} of the chosen model collapsed "
-              "(tiny weight or a covariance at reg_covar); try a smaller --k-max", file=sys.stderr)
-    n_ok = sum(c.ok for c in result.candidates)
-    state = "converged" if best.converged else "did not converge"
-    print(f"chose {best.k} components ({best.covariance_type}) by {args.criterion.upper()} "
-          f"{best.criterion_value(args.criterion):.6f} among {n_ok} candidates: log-likelihood "
-          f"{best.log_likelihood:.6f}, {state} after {best.n_iter} iterations (seed {best.seed}) -> {args.output}")
-    return 0

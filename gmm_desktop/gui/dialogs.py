@@ -6,7 +6,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout,
 )
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import datasets, generator
 from gmm_desktop.core.errors import DataError
 
 
@@ -25,12 +25,12 @@ class GenerateDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Generate data")
         self.preset_combo = QComboBox()
-        for name, n in datasets.PRESETS.items():
+        for name, n in generator.PRESETS.items():
             self.preset_combo.addItem(f"{name} ({n:,} points)", name)
         for n in LARGE_SIZES:  # to see the window at scale without a file
             self.preset_combo.addItem(f"{n:,} points", n)
         self.preset_combo.setCurrentIndex(self.preset_combo.findData("medium"))
-        self.centers_edit = QLineEdit(_format_points(datasets.NOTEBOOK_CENTERS))
+        self.centers_edit = QLineEdit(_format_points(generator.NOTEBOOK_CENTERS))
         self.centers_edit.setToolTip("Centres as x,y pairs separated by semicolons")
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.suggest_check = QCheckBox("Place initial means near the true centres (jittered)")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gmm_desktop.core import datasets, model_io
+from gmm_desktop.io import datasets, generator, model_io
 from gmm_desktop.core.em import check_data, check_settings, remove_component, reseed_component
 from gmm_desktop.core.errors import DataError, GMMError
 from gmm_desktop.core.init import kmeanspp_means
@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._connect()
         self._on_state_changed(IDLE)
-        self._set_dataset(datasets.demo_dataset())
+        self._set_dataset(generator.demo_dataset())
         if isinstance(data, (str, os.PathLike)):
             self.load_data(data)
         elif data is not None:
@@ -294,10 +294,10 @@ class MainWindow(QMainWindow):
         """Generate the notebook's blobs; ``suggest_means`` places jittered true centres as the means;
         ``n_samples`` overrides the preset's number of points."""
         try:
-            dataset = datasets.generate(preset, centers=centers, seed=seed, n_samples=n_samples)
+            dataset = generator.generate(preset, centers=centers, seed=seed, n_samples=n_samples)
             if dataset.n_features != 2:
                 raise DataError("the app draws two features: give centres with two coordinates, such as 1,-1; 5,5")
-            means = datasets.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None
+            means = generator.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None
         except DataError as exc:
             self._show_error("Could not generate the data", str(exc))
             return False

@@ -135,7 +135,7 @@ def test_snapshot_is_immutable_and_has_full_covariances():
 
 
 def test_notebook_problem_recovers_the_centres():
-    from gmm_desktop.core.datasets import generate
+    from gmm_desktop.io.generator import generate
 
     data = generate("large", seed=0)
     assert data.X.shape == (10500, 2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import datasets, generator
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def errors(monkeypatch):
 @pytest.fixture
 def small_data():
     """The notebook's four clusters, small preset (105 points), with labels."""
-    return datasets.generate("small", seed=0)
+    return generator.generate("small", seed=0)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import generator
 from gmm_desktop.core.init import params_from_means
 from gmm_desktop.gui import em_worker
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, EMController
@@ -40,7 +40,7 @@ def controller(qapp):
 
 @pytest.fixture
 def problem():
-    data = datasets.generate("small", seed=0)
+    data = generator.generate("small", seed=0)
     return data.X, params_from_means(data.X, [[0.0, 0.0], [4.0, 4.0], [9.0, 8.0], [9.0, 1.0]])
 
 
@@ -127,8 +127,8 @@ def test_unusable_start_is_reported(qtbot, controller, problem):
 
 
 def test_a_restart_drops_the_old_fitters_snapshots(qtbot, controller):
-    data = datasets.generate("large", seed=1)
-    params = params_from_means(data.X, datasets.NOTEBOOK_CENTERS + 3.0)
+    data = generator.generate("large", seed=1)
+    params = params_from_means(data.X, generator.NOTEBOOK_CENTERS + 3.0)
     restart(qtbot, controller, data.X, params, tol=0.0)
     controller.run()
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 2, timeout=3000)
@@ -141,8 +141,8 @@ def test_a_restart_drops_the_old_fitters_snapshots(qtbot, controller):
 
 
 def test_shutdown_mid_run_stops_the_thread(qtbot, controller):
-    data = datasets.generate("large", seed=2)
-    restart(qtbot, controller, data.X, params_from_means(data.X, datasets.NOTEBOOK_CENTERS), tol=0.0)
+    data = generator.generate("large", seed=2)
+    restart(qtbot, controller, data.X, params_from_means(data.X, generator.NOTEBOOK_CENTERS), tol=0.0)
     controller.run()
     assert controller.state == RUNNING
     qtbot.waitUntil(lambda: len(controller.received["iterated"]) >= 1, timeout=3000)

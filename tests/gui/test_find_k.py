@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolBar
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import datasets, generator
 from gmm_desktop.gui import em_worker
 from gmm_desktop.gui.find_k import FindKDialog
 
@@ -23,7 +23,7 @@ THREE_CENTERS = [(0.0, 0.0), (8.0, 0.0), (4.0, 7.0)]
 def three_window(make_window, tmp_path):
     """A window on 105 points in three well-separated clusters."""
     path = tmp_path / "three.csv"
-    datasets.write_csv(datasets.generate("small", centers=THREE_CENTERS, seed=1), path)
+    datasets.write_csv(generator.generate("small", centers=THREE_CENTERS, seed=1), path)
     return make_window(path)
 
 
@@ -31,7 +31,7 @@ def three_window(make_window, tmp_path):
 def big_window(make_window, tmp_path):
     """A window on 1,050 points: a sweep of K 1..10 x four types x 3 restarts takes seconds."""
     path = tmp_path / "three-medium.csv"
-    datasets.write_csv(datasets.generate("medium", centers=THREE_CENTERS, seed=2), path)
+    datasets.write_csv(generator.generate("medium", centers=THREE_CENTERS, seed=2), path)
     return make_window(path)
 
 

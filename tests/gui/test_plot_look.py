@@ -64,10 +64,10 @@ def test_sixteen_components_get_sixteen_distinct_colours():
 
 
 def test_a_legend_of_many_components_takes_two_short_columns(qtbot, make_window):
-    from gmm_desktop.core import datasets
+    from gmm_desktop.io import generator
     from gmm_desktop.core.init import kmeanspp_means
 
-    data = datasets.generate("medium", seed=0)
+    data = generator.generate("medium", seed=0)
     window = make_window(data.X)
     window.session.set_means(kmeanspp_means(data.X, 12, seed=0))
     qtbot.waitUntil(lambda: window.canvas._snapshot is not None, timeout=5000)

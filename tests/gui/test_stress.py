@@ -38,7 +38,7 @@ from PySide6.QtCore import QPoint, QtMsgType, Qt, QTimer
 from PySide6.QtGui import QAction, QCursor
 from PySide6.QtTest import QTest
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import datasets, generator
 from gmm_desktop.gui import em_worker
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING
 
@@ -61,9 +61,9 @@ def _write_files(tmp_path):
     """Data files to open: good ones, a bad one, a missing one and one with more than two columns."""
     small = tmp_path / "small.csv"
     if not small.exists():
-        datasets.write_csv(datasets.generate("small", seed=0), small)
+        datasets.write_csv(generator.generate("small", seed=0), small)
     other = tmp_path / "other.csv"
-    datasets.write_csv(datasets.generate("small", centers=[[0, 0], [6, 6], [0, 6]], seed=5), other)
+    datasets.write_csv(generator.generate("small", centers=[[0, 0], [6, 6], [0, 6]], seed=5), other)
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\n3,oops\n4,5\n")
     empty = tmp_path / "empty.csv"

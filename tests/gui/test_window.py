@@ -8,8 +8,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 
-from gmm_desktop.core import datasets
-from gmm_desktop.core.model_io import load_model
+from gmm_desktop.io import generator
+from gmm_desktop.io.model_io import load_model
 from gmm_desktop.gui.em_worker import DONE, PAUSED, RUNNING
 
 from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means
@@ -75,7 +75,7 @@ def test_run_converges_to_the_notebook_centres(qtbot, window):
     run_to_convergence(qtbot, window)
     snap = window.snapshot
     assert snap.converged
-    for center in datasets.NOTEBOOK_CENTERS:
+    for center in generator.NOTEBOOK_CENTERS:
         assert np.min(np.linalg.norm(snap.means - center, axis=1)) < 0.5
     qtbot.waitUntil(lambda: "Converged" in window._status["state"].text(), timeout=2000)
     assert "ARI" in window._status["ari"].text()
@@ -582,7 +582,7 @@ def test_generate_dialog_checks_the_centres(qtbot):
     dialog = GenerateDialog()
     qtbot.addWidget(dialog)
     assert dialog.values()["preset"] == "medium"
-    np.testing.assert_allclose(dialog.values()["centers"], datasets.NOTEBOOK_CENTERS)
+    np.testing.assert_allclose(dialog.values()["centers"], generator.NOTEBOOK_CENTERS)
     dialog.centers_edit.setText("1,2; oops")
     dialog._on_accepted()
     assert dialog.result() == 0 and "oops" in dialog._error.text()
@@ -637,7 +637,7 @@ def test_on_large_data_outlines_and_colours_change_together(qtbot, make_window):
     from gmm_desktop.gui.point_cloud import COLOR_SLICE
     from gmm_desktop.gui.scatter_canvas import SIGMAS
 
-    data = datasets.generate(n_samples=2 * COLOR_SLICE, centers=datasets.NOTEBOOK_CENTERS, seed=0)
+    data = generator.generate(n_samples=2 * COLOR_SLICE, centers=generator.NOTEBOOK_CENTERS, seed=0)
     window = make_window(data.X)
     window.session.set_means(NOTEBOOK_START)
     cloud = window.canvas.cloud

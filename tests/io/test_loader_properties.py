@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gmm_desktop.core.datasets import Dataset, load_data, parse_points, write_csv
+from gmm_desktop.io.datasets import Dataset, load_data, parse_points, write_csv
 from gmm_desktop.core.errors import DataError
 
 SETTINGS = settings(

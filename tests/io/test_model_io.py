@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from gmm_desktop.core import model_io
+from gmm_desktop.io import model_io
 from gmm_desktop.core.em import EMFitter, log_likelihood
 from gmm_desktop.core.errors import ModelFileError
 from gmm_desktop.core.init import initial_params
-from gmm_desktop.core.model_io import data_sha256, load_model, save_model
+from gmm_desktop.io.model_io import data_sha256, load_model, save_model
 from gmm_desktop.core.params import COVARIANCE_TYPES
 
 

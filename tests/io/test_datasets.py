@@ -7,21 +7,17 @@ import zipfile
 import numpy as np
 import pytest
 
-from gmm_desktop.core import datasets
-from gmm_desktop.core.datasets import (
-    NOTEBOOK_CENTERS,
-    PRESETS,
+from gmm_desktop.core.errors import DataError
+from gmm_desktop.io import datasets, generator
+from gmm_desktop.io.datasets import (
     Dataset,
     data_sha256,
-    demo_dataset,
     feature_columns,
-    generate,
     load_data,
     parse_points,
-    suggest_means,
     write_csv,
 )
-from gmm_desktop.core.errors import DataError
+from gmm_desktop.io.generator import NOTEBOOK_CENTERS, PRESETS, demo_dataset, generate, suggest_means
 
 
 def write(tmp_path, name: str, content: str | bytes):
@@ -180,9 +176,9 @@ def test_data_sha256_is_of_little_endian_float64_c_order():
 
 def test_demo_dataset_file_and_generator_agree(tmp_path, monkeypatch):
     from_file = demo_dataset()
-    assert datasets.DEMO_PATH.is_file(), "resources/demo.csv is part of the repository"
+    assert generator.DEMO_PATH.is_file(), "resources/demo.csv is part of the repository"
     assert from_file.source == "demo.csv"
-    monkeypatch.setattr(datasets, "DEMO_PATH", tmp_path / "missing.csv")
+    monkeypatch.setattr(generator, "DEMO_PATH", tmp_path / "missing.csv")
     generated = demo_dataset()
     assert generated.source == "generated (medium, seed 0)"
     assert from_file.X.tobytes() == generated.X.tobytes()

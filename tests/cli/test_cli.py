@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from gmm_desktop.core.cli import main
-from gmm_desktop.core.datasets import generate, load_data, write_csv
-from gmm_desktop.core.model_io import data_sha256, load_model
+from gmm_desktop.cli.main import main
+from gmm_desktop.io.datasets import load_data, write_csv
+from gmm_desktop.io.generator import generate
+from gmm_desktop.io.model_io import data_sha256, load_model
 
 NOTEBOOK_MEANS = "1,-1;5,5;8,7;10,0"
 

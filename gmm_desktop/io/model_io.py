@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from gmm_desktop import __version__
-from gmm_desktop.core.datasets import data_sha256
+from gmm_desktop.io.datasets import data_sha256
 from gmm_desktop.core.errors import ModelFileError, ParamsError
-from gmm_desktop.core.fileio import atomic_write_text
+from gmm_desktop.io.fileio import atomic_write_text
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, compact_from_full
 
 FORMAT = "gmm-desktop-model"

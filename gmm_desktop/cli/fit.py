@@ -1,0 +1,80 @@
+"""``fit``: fit a mixture to a data file by EM and save the model file."""
+
+from __future__ import annotations
+
+import sys
+
+from gmm_desktop.cli.parser import UsageError, add_em_options, check_output, load_dataset, positive_int, seed_int
+
+
+def add_parser(sub) -> None:
+    """Register ``fit`` on the subparsers ``sub``."""
+    fit = sub.add_parser("fit", help="fit a mixture to a data file and save the model")
+    fit.add_argument("data", metavar="DATA_FILE")
+    fit.add_argument("--k", type=positive_int, help="number of components (not needed with --means)")
+    fit.add_argument("--init", choices=["means", "kmeans++", "kmeans", "random"],
+                     help="how to start (default: kmeans++, or means when means are given)")
+    fit.add_argument("--means", help='initial means, e.g. "1,-1;5,5;8,7;10,0"')
+    fit.add_argument("--means-file", metavar="FILE", help="initial means as a data file, one mean a row")
+    fit.add_argument("--covariance-type", choices=["full", "diag", "spherical", "tied"], default="full",
+                     help="covariance model")
+    fit.add_argument("--seed", type=seed_int, default=0, help="seed for every random choice")
+    add_em_options(fit)
+    fit.add_argument("-o", "--output", required=True, metavar="MODEL.json")
+    fit.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    """Run ``fit``; returns the exit status."""
+    from gmm_desktop.core.em import EMFitter
+    from gmm_desktop.core.init import initial_params
+    from gmm_desktop.io.datasets import parse_points
+    from gmm_desktop.io.model_io import save_model
+
+    check_output(args.output)
+    if args.means and args.means_file:
+        raise UsageError("give --means or --means-file, not both")
+    data = load_dataset(args.data, args.columns, args.drop_invalid)
+    X = data.X
+    means = None
+    if args.means is not None:
+        means = parse_points(args.means, n_features=X.shape[1], what="means")
+    elif args.means_file is not None:
+        means = load_dataset(args.means_file).X
+        if means.shape[1] != X.shape[1]:
+            raise UsageError(
+                f"the means file has {means.shape[1]} columns but the data have {X.shape[1]} features; "
+                "give one mean a row with one coordinate per feature"
+            )
+    init = args.init or ("means" if means is not None else "kmeans++")
+    if init == "means" and means is None:
+        raise UsageError("--init means needs --means or --means-file")
+    if init != "means" and means is not None:
+        raise UsageError(f"--init {init} chooses its own means; drop --means/--means-file or use --init means")
+    k = args.k
+    if means is not None:
+        if k is not None and k != len(means):
+            raise UsageError(f"--k is {k} but {len(means)} means were given; make them agree or drop --k")
+        k = len(means)
+    elif k is None:
+        raise UsageError("give the number of components with --k, or initial means with --means")
+    if k > X.shape[0]:
+        raise UsageError(f"--k is {k} but the data have only {X.shape[0]} points; use at most {X.shape[0]}")
+    initial = initial_params(X, k, method=init, means=means, covariance_type=args.covariance_type,
+                             reg_covar=args.reg_covar, seed=args.seed)
+    fitter = EMFitter(X, initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+                      reg_covar=args.reg_covar)
+    snap = fitter.run()
+    settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter,
+                "reg_covar": args.reg_covar, "init": init, "seed": args.seed}
+    save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,
+               settings=settings, feature_names=data.feature_names, source=data.source,
+               log_likelihood=snap.log_likelihood)
+    state = "converged" if snap.converged else "did not converge"
+    its = "iteration" if snap.iteration == 1 else "iterations"
+    print(f"{state} after {snap.iteration} {its}: log-likelihood {snap.log_likelihood:.6f} "
+          f"({k} components, {args.covariance_type}, {X.shape[0]} points) -> {args.output}")
+    if snap.collapsed:
+        print(f"warning: components {', '.join(map(str, snap.collapsed))} collapsed "
+              "(tiny weight or a covariance at reg_covar); try fewer components", file=sys.stderr)
+    return 0

@@ -1,0 +1,111 @@
+"""What every command shares: the argparse parser class, option types, the EM options, output checks.
+
+The command modules (:mod:`.fit`, :mod:`.generate`, :mod:`.predict`, :mod:`.select`) import only
+this module; :mod:`.main` puts them together. Nothing here imports a command module.
+
+Every user mistake ends with exit status 2 and one line ``error: <what is wrong and what to do>``
+on stderr, and no output file is written (an existing one is left as it was).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from gmm_desktop.core.errors import GMMError
+
+EXIT_USAGE = 2
+
+
+class UsageError(GMMError):
+    """Bad command-line options."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but errors are one ``error:`` line (raised, so main() prints it once), and every
+    option's help shows its default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """A seed: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give a seed of 0 or more")
+    return value
+
+
+def columns_list(text: str) -> list:
+    parts = [p.strip() for p in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give column names or indices separated by commas")
+    return [int(p) if p.isdigit() else p for p in parts]
+
+
+def add_em_options(parser: argparse.ArgumentParser) -> None:
+    """The EM and data options shared by ``fit`` and ``select``."""
+    parser.add_argument("--tol", type=non_negative_float, default=1e-4,
+                        help="stop when the change in log-likelihood is below this")
+    parser.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
+                        help="total: change of the summed log-likelihood (the notebook's rule); per-sample: of its mean (scikit-learn's)")
+    parser.add_argument("--max-iter", type=positive_int, default=1000, help="at most this many EM iterations")
+    parser.add_argument("--reg-covar", type=non_negative_float, default=1e-6,
+                        help="added to every covariance diagonal after each M-step")
+    parser.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
+    parser.add_argument("--drop-invalid", action="store_true",
+                        help="drop rows with non-numeric or non-finite cells instead of refusing the file")
+
+
+# --------------------------------------------------------------------------- shared steps of commands
+def load_dataset(path, columns=None, drop_invalid=False):
+    """Read a data file (:func:`gmm_desktop.io.datasets.load_data`)."""
+    from gmm_desktop.io.datasets import load_data
+
+    return load_data(path, columns=columns, drop_invalid=drop_invalid)
+
+
+def check_output(path: str) -> None:
+    """Refuse, before any work, an output path that is a folder or in a folder that does not exist."""
+    if os.path.isdir(path):
+        raise UsageError(f"the output {path!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"the output folder {folder!r} does not exist; create it or choose another")
+
+
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines too) made one space: an ``error:`` line."""
+    return " ".join(text.split())

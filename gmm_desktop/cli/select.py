@@ -1,0 +1,88 @@
+"""``select``: choose the number of components (and the covariance type) by BIC or AIC, save the best.
+
+The sweep itself is :func:`gmm_desktop.core.selection.select_model`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from gmm_desktop.cli.parser import UsageError, add_em_options, check_output, load_dataset, positive_int, seed_int
+from gmm_desktop.core.errors import ParamsError
+from gmm_desktop.core.selection import CRITERIA, parse_covariance_types, select_model
+
+
+def add_parser(sub) -> None:
+    """Register ``select`` on the subparsers ``sub``."""
+
+    def covariance_list(text: str) -> tuple[str, ...]:
+        try:
+            return parse_covariance_types(text)
+        except ParamsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    sel = sub.add_parser(
+        "select",
+        help="choose the number of components (and covariance type) by BIC or AIC",
+        description="Fit K = k-min..k-max components for each covariance type (n-init k-means++ starts "
+        "each, seeds SEED, SEED+1, ...), keep the candidate with the lowest criterion and save it.",
+    )
+    sel.add_argument("data", metavar="DATA_FILE")
+    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try")
+    sel.add_argument("--k-max", type=positive_int, default=10,
+                     help="most components to try (K above the number of distinct points is skipped)")
+    sel.add_argument("--covariance-types", type=covariance_list, default=("full",), metavar="TYPES",
+                     help="comma list among full,diag,spherical,tied")
+    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better")
+    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate")
+    sel.add_argument("--seed", type=seed_int, default=0, help="restart r uses seed SEED+r")
+    sel.add_argument("--table", metavar="FILE",
+                     help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
+    add_em_options(sel)
+    sel.add_argument("-o", "--output", required=True, metavar="MODEL.json")
+    sel.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    """Run ``select``: fit the grid, write the chosen model (and the table), print one summary line."""
+    from gmm_desktop.io.model_io import save_model
+    from gmm_desktop.io.selection_table import write_selection_table
+
+    check_output(args.output)
+    if args.table is not None:
+        check_output(args.table)
+        if os.path.abspath(args.table) == os.path.abspath(args.output):
+            raise UsageError("--table and -o name the same file; give the table another name")
+    if args.k_min > args.k_max:
+        raise UsageError(f"--k-min ({args.k_min}) is larger than --k-max ({args.k_max}); give --k-min <= --k-max")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    data = load_dataset(args.data, args.columns, args.drop_invalid)
+    X = data.X
+    result = select_model(
+        X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
+        n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+        reg_covar=args.reg_covar,
+    )
+    best = result.best
+    if args.table is not None:  # the table first: a failed write then leaves no model behind either
+        try:
+            write_selection_table(result, args.table)
+        except OSError as exc:
+            raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
+    save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
+               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
+               log_likelihood=best.log_likelihood)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if best.collapsed:
+        print(f"warning: components {', '.join(map(str, best.collapsed))} of the chosen model collapsed "
+              "(tiny weight or a covariance at reg_covar); try a smaller --k-max", file=sys.stderr)
+    n_ok = sum(c.ok for c in result.candidates)
+    state = "converged" if best.converged else "did not converge"
+    print(f"chose {best.k} components ({best.covariance_type}) by {args.criterion.upper()} "
+          f"{best.criterion_value(args.criterion):.6f} among {n_ok} candidates: log-likelihood "
+          f"{best.log_likelihood:.6f}, {state} after {best.n_iter} iterations (seed {best.seed}) -> {args.output}")
+    return 0
