@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from gmm_desktop.core.datasets import generate
+from gmm_desktop.io.generator import generate
 from gmm_desktop.core.init import initial_params
 from gmm_desktop.core.vb import PRUNED_WEIGHT, WEIGHT_PRIORS, VBFitter
 
