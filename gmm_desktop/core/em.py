@@ -13,19 +13,20 @@ Standard EM, with the update rules of scikit-learn's ``GaussianMixture``:
 One iteration is one M-step (from the responsibilities of the current parameters) followed by
 the E-step of the new parameters, whose log-likelihood is the one reported for that iteration;
 its responsibilities are kept for the next M-step, so each iteration costs one E- and one M-step.
+
+This module is the reference computation (whole arrays, SciPy's ``logsumexp``). The fitter is
+:mod:`gmm_desktop.core.fitter`, its E-step runs on an engine (:mod:`gmm_desktop.core.engine`: the
+blocked one of :mod:`gmm_desktop.core.fast` by default) and its M-step from sufficient statistics
+(:mod:`gmm_desktop.core.stats`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
-from gmm_desktop.core import fast as _fast
 from gmm_desktop.core.errors import DataError, FitError, ParamsError
 from gmm_desktop.core.params import GMMParams, check_covariance_type
 
@@ -99,11 +100,10 @@ def precision_cholesky(params: GMMParams) -> np.ndarray:
                 "a covariance matrix is not positive definite (a component has collapsed onto too few "
                 "points). " + _SINGULAR_HINT
             ) from None
-        d = mats.shape[-1]
-        eye = np.eye(d)
-        prec = np.empty_like(mats)
-        for k, lower in enumerate(chol):
-            prec[k] = solve_triangular(lower, eye, lower=True).T
+        # inverses of the triangular factors, all components in one call of NumPy's LAPACK: SciPy's
+        # solve_triangular (LAPACK trtrs) hands even a 2 x 2 system to its BLAS threads, and waited
+        # ~7 ms per component for them on a busy machine (NumPy's inverse of all: ~10 us)
+        prec = np.swapaxes(np.tril(np.linalg.inv(chol)), -1, -2)
         return prec if ctype == "full" else prec[0]
     if np.any(cov <= 0.0) or not np.all(np.isfinite(cov)):
         raise FitError("a variance is zero or negative (a component has collapsed). " + _SINGULAR_HINT)
@@ -378,62 +378,7 @@ def _data_covariance(X: np.ndarray, reg_covar: float) -> np.ndarray:
     return cov
 
 
-# --------------------------------------------------------------------------- the fitter
-@dataclass(frozen=True, eq=False)
-class EMSnapshot:
-    """The state of EM after an iteration; immutable, safe to hand to another thread.
-
-    Attributes
-    ----------
-    iteration : int
-        Number of EM iterations done (0: the initial parameters).
-    log_likelihood : float
-        Total log-likelihood of the data under ``params``.
-    change : float
-        ``log_likelihood`` minus that of the previous iteration (NaN at iteration 0).
-    converged : bool
-    params : GMMParams
-    n_samples : int
-    collapsed : tuple of int
-        Components detected as collapsed (see :func:`collapsed_components`).
-    resp : ndarray of shape (n_samples, n_components), float32, or None
-        Responsibilities, when asked for.
-    labels : ndarray of shape (n_samples,), int32, or None
-        The most responsible component of each point, with ``resp``.
-    """
-
-    iteration: int
-    log_likelihood: float
-    change: float
-    converged: bool
-    params: GMMParams
-    n_samples: int
-    collapsed: tuple = ()
-    resp: np.ndarray | None = field(default=None, repr=False)
-    labels: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.params.weights
-
-    @property
-    def means(self) -> np.ndarray:
-        return self.params.means
-
-    @property
-    def covariances(self) -> np.ndarray:
-        """Full covariance matrices, ndarray of shape (n_components, n_features, n_features)."""
-        return self.params.full_covariances()
-
-    @property
-    def covariance_type(self) -> str:
-        return self.params.covariance_type
-
-    @property
-    def mean_log_likelihood(self) -> float:
-        return self.log_likelihood / self.n_samples
-
-
+# --------------------------------------------------------------------------- settings
 def check_settings(tol: float, tol_mode: str, max_iter: int, reg_covar: float) -> None:
     """Raise ParamsError for settings EM cannot use."""
     if not (isinstance(tol, (int, float, np.floating)) and math.isfinite(tol) and tol >= 0):
@@ -446,179 +391,16 @@ def check_settings(tol: float, tol_mode: str, max_iter: int, reg_covar: float) -
         raise ParamsError(f"reg_covar must be a finite number >= 0, got {reg_covar!r}")
 
 
-class EMFitter:
-    """Runs EM on one data set one iteration at a time.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    initial : GMMParams
-        Starting parameters (their covariance type is the model's).
-    tol : float
-        Convergence threshold on the change of the log-likelihood.
-    tol_mode : {'total', 'per-sample'}
-        ``total``: the change of the summed log-likelihood (the notebook's rule);
-        ``per-sample``: the change of its mean (scikit-learn's rule).
-    max_iter : int
-        :meth:`run` stops after this many iterations.
-    reg_covar : float
-        Added to every covariance diagonal after each M-step.
-    fast : bool
-        Use the moment-based fast path of :mod:`gmm_desktop.core.fast` where it is accurate
-        (it falls back to the direct computation by itself otherwise). ``False`` forces the
-        direct computation; both give the same results to about 1e-10.
-    n_threads : int, optional
-        Threads for the fast path's E-step on large data (default: every core, at most 4). The
-        window leaves one core to its event loop.
-
-    Raises
-    ------
-    DataError, ParamsError, FitError
-        For unusable data, parameters or settings.
-    """
-
-    def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-                 fast=True, n_threads=None):
-        check_settings(tol, tol_mode, max_iter, reg_covar)
-        self.X = check_data(X)
-        initial.validated()
-        _check_compatible(self.X, initial)
-        if initial.n_components > self.X.shape[0]:
-            raise FitError(
-                f"{initial.n_components} components but only {self.X.shape[0]} points: "
-                "use at most as many components as points"
-            )
-        self.tol = float(tol)
-        self.tol_mode = tol_mode
-        self.max_iter = int(max_iter)
-        self.reg_covar = float(reg_covar)
-        self.n_threads = n_threads
-        self.initial = initial
-        self.trace: list[float] = []
-        self._params = initial
-        self._iteration = 0
-        self._converged = False
-        self._moments = None
-        if fast and self.X.shape[1] <= _fast.MAX_FAST_FEATURES:
-            self._moments = _fast.Moments(self.X)
-        self._ll, self._state, _ = self._expect(initial)
-        self._check_finite(self._ll, initial)
-        self._snapshot = EMSnapshot(0, self._ll, math.nan, False, initial, self.X.shape[0],
-                                    collapsed_components(initial, self.X.shape[0], self.reg_covar))
-
-    # -- state
-    @property
-    def params(self) -> GMMParams:
-        return self._params
-
-    @property
-    def iteration(self) -> int:
-        return self._iteration
-
-    @property
-    def converged(self) -> bool:
-        return self._converged
-
-    @property
-    def done(self) -> bool:
-        """True once converged or ``max_iter`` iterations have run."""
-        return self._converged or self._iteration >= self.max_iter
-
-    @property
-    def snapshot(self) -> EMSnapshot:
-        """The latest snapshot (iteration 0 before any step), without responsibilities."""
-        return self._snapshot
-
-    def snapshot_with_responsibilities(self) -> EMSnapshot:
-        """The latest snapshot with its responsibilities and hard labels (one more E-step)."""
-        resp, labels = self._expect(self._params, want_resp=True)[2]
-        return dataclasses.replace(self._snapshot, resp=resp, labels=labels)
-
-    def _expect(self, params: GMMParams, want_resp: bool = False):
-        """E-step of ``params``: total log-likelihood, what the next M-step needs, responsibilities.
-
-        The state is ``("stats", S)`` from the fast path (which computes components too narrow
-        for it directly) or ``("resp", log_resp)`` from the direct computation.
-        """
-        prec_chol = precision_cholesky(params)
-        if self._moments is not None:
-            P, log_det, U = _fast.full_precisions(params, prec_chol)
-            ll, stats, resp = self._moments.e_step(params, P, log_det, U, want_resp, self.n_threads)
-            return ll, ("stats", stats), resp
-        log_prob_norm, log_resp = e_step(self.X, params)
-        resp = None
-        if want_resp:
-            resp = np.exp(log_resp).T.astype(np.float32), np.argmax(log_resp, axis=0).astype(np.int32)
-        return float(log_prob_norm.sum()), ("resp", log_resp), resp
-
-    def _maximize(self) -> GMMParams:
-        """M-step from the state of the last E-step."""
-        kind, value = self._state
-        ctype = self._params.covariance_type
-        if kind == "stats":
-            new, exact = self._moments.m_step(value, ctype, self.reg_covar)
-            narrow = set(np.flatnonzero(self._moments.condition(new) > _fast.MAX_CONDITION).tolist())
-            if narrow <= exact:
-                return new
-            # the new covariances are too narrow for the expanded moments: recompute directly
-            value = e_step(self.X, self._params)[1]
-        return m_step(self.X, np.exp(value), ctype, self.reg_covar)
-
-    # -- work
-    def step(self, return_resp: bool = False) -> EMSnapshot:
-        """Run exactly one EM iteration (M-step, then the E-step of the new parameters).
-
-        Raises
-        ------
-        FitError
-            When the new parameters are unusable (a covariance not positive definite, overflow).
-        """
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = self._maximize()
-        self._check_params_finite(new)
-        ll, state, resp = self._expect(new, want_resp=return_resp)
-        self._check_finite(ll, new)
-        change = ll - self._ll
-        measure = change / self.X.shape[0] if self.tol_mode == "per-sample" else change
-        self._params, self._state, self._ll = new, state, ll
-        self._iteration += 1
-        self._converged = abs(measure) < self.tol
-        self.trace.append(ll)
-        self._snapshot = EMSnapshot(
-            self._iteration, ll, change, self._converged, new, self.X.shape[0],
-            collapsed_components(new, self.X.shape[0], self.reg_covar),
-        )
-        if return_resp:
-            return dataclasses.replace(self._snapshot, resp=resp[0], labels=resp[1])
-        return self._snapshot
-
-    def run(self, callback=None) -> EMSnapshot:
-        """Iterate until converged or ``max_iter``; ``callback(snapshot)`` after each iteration."""
-        while not self.done:
-            snap = self.step()
-            if callback is not None:
-                callback(snap)
-        return self._snapshot
-
-    def _check_params_finite(self, params: GMMParams) -> None:
-        if not (np.all(np.isfinite(params.means)) and np.all(np.isfinite(params.covariances))):
-            raise FitError(
-                "the M-step overflowed: the data's values are too large for double precision "
-                f"(largest magnitude {np.max(np.abs(self.X)):.3g}). Divide the data by a constant "
-                "(for example standardise each column) and fit again"
-            )
-
-    def _check_finite(self, ll: float, params: GMMParams) -> None:
-        if not math.isfinite(ll):
-            raise FitError(
-                "the log-likelihood is not finite: the data's scale "
-                f"(largest magnitude {np.max(np.abs(self.X)):.3g}) is outside what double precision "
-                "can handle with these covariances. Scale the data (for example standardise each "
-                "column) or use a larger reg_covar"
-            )
+# --------------------------------------------------------------------------- the fitter, moved
+_MOVED = {"EMFitter": "gmm_desktop.core.fitter", "EMSnapshot": "gmm_desktop.core.fitter",
+          "fit": "gmm_desktop.core.fitter"}
 
 
-def fit(X, initial: GMMParams, **settings) -> tuple[EMSnapshot, EMFitter]:
-    """Run EM to convergence; returns the final snapshot and the fitter (for its trace)."""
-    fitter = EMFitter(X, initial, **settings)
-    return fitter.run(), fitter
+def __getattr__(name):
+    """``EMFitter``, ``EMSnapshot`` and ``fit`` live in :mod:`gmm_desktop.core.fitter`; importing them
+    from here keeps working. (Imported by name when asked for: the fitter imports this module.)"""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The fitter's fast path: one EM iteration as two small matrix products per block of points.
+"""The block code of the E-step: an EM iteration as a few small matrix products per block of points.
 
 A Gaussian log density is a linear function of the quadratic features of a point,
 
@@ -13,10 +13,18 @@ in memory, blocks stay in cache, and blocks are shared between threads (NumPy re
 Expanding the quadratic form trades exactness for speed: the terms cancel, losing about
 ``log10(R^2 / lambda_min)`` digits, where R is the largest distance of a point (or mean) from the
 data's centre and lambda_min the smallest covariance eigenvalue. The features are taken about the
-data's mean. A component for which more than 4 of the 16 digits would be lost (see
-:meth:`Moments.condition`) is computed directly instead, in every block, and its M-step moments are
-taken about its own mean, so results agree with the direct computation of
-:mod:`gmm_desktop.core.em` (and with scikit-learn) to about 1e-10 whatever the data; the error of the summed log-likelihood stays far below ``tol``.
+data's mean. A component for which more than 4 of the 16 digits would be lost (see :func:`condition`)
+is computed *directly* instead: ``|U^T (x - mu_k)|^2`` with its M-step moments about its own mean, so
+results agree with the direct computation of :mod:`gmm_desktop.core.em` (and with scikit-learn) to
+about 1e-10 whatever the data. The directly computed components of a chunk of consecutive blocks are
+done together, as a few batched products over the whole chunk, so that one narrow component costs
+about what an expanded one does (no per-block, per-component Python work).
+
+With more than :data:`MAX_FAST_FEATURES` features the quadratic features would be too many, and every
+component is computed directly (the same chunked code, without the expanded product).
+
+This module returns raw arrays; :mod:`gmm_desktop.core.stats` turns them into a
+:class:`~gmm_desktop.core.stats.SuffStats` value and :mod:`gmm_desktop.core.engine` drives it.
 """
 
 from __future__ import annotations
@@ -25,21 +33,31 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
+from gmm_desktop.core.em import precision_cholesky
 from gmm_desktop.core.params import GMMParams
 
 #: Largest loss of precision accepted on the fast path: R^2 / lambda_min. At 1e4 a log density is
 #: off by ~2e-12, so even summed over millions of points the total log-likelihood stays far below
 #: the default tol of 1e-4 (at 1e9 rounding noise decided convergence and showed as decreases).
 MAX_CONDITION = 1e4
-#: The fast path is used up to this many features (the feature count grows as D^2 / 2).
+#: The expanded path is used up to this many features (the feature count grows as D^2 / 2).
 MAX_FAST_FEATURES = 8
 #: Points per block times components times features. Below OpenBLAS's threshold for threading a
 #: product (65536 * 4), so each block's products run on the calling thread: the blocks themselves
 #: are spread over threads, and BLAS threads never spin against them. Also keeps blocks in cache.
 BLOCK_ELEMENTS = 200_000
+#: Size of the temporaries of the directly computed components of a chunk (directly computed
+#: components x features x points): ~1 MB, in cache, and each batched product below OpenBLAS's
+#: threading threshold too (see :data:`BLOCK_ELEMENTS`).
+CHUNK_ELEMENTS = 131_072
+#: Log-responsibilities below this are raised to it before ``exp``: e^-700 ~ 1e-304 is still a normal
+#: number, and NumPy's ``exp`` of far smaller arguments (the far points of a narrow component reach
+#: -1e6) takes its slow path, 8x slower per block; no result moves by more than ~1e-300.
+EXP_FLOOR = -700.0
 #: Smallest data set worth splitting across threads.
 MIN_PARALLEL_SAMPLES = 50_000
 
@@ -80,168 +98,42 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-class Moments:
-    """Quadratic features of a data set about its mean, laid out features x points.
+def condition(params: GMMParams, center: np.ndarray, radius2: float) -> np.ndarray:
+    """``max(R^2, |mu_k - center|^2) / lambda_min(Sigma_k)`` per component, ``R^2 = radius2``.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
+    About the number of digits (as a power of 10) lost by expanding component ``k``'s quadratic form
+    about ``center`` when the data reach ``sqrt(radius2)`` from it.
+
+    Returns
+    -------
+    ndarray of shape (n_components,)
+        ``inf`` for a covariance that is not positive definite.
     """
+    lam_min = np.linalg.eigvalsh(params.full_covariances())[:, 0]
+    off = params.means - center
+    r2 = np.maximum(radius2, np.einsum("ij,ij->i", off, off))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(lam_min > 0, r2 / lam_min, np.inf)
+    return np.where(np.isfinite(cond), cond, np.inf)
 
-    def __init__(self, X: np.ndarray):
-        n, d = X.shape
-        self.n_samples, self.n_features = n, d
-        self.center = X.mean(axis=0)
-        Xc = X - self.center
-        self.iu = np.triu_indices(d)
-        n_feat = 1 + d + len(self.iu[0])
-        F = np.empty((n_feat, n))
-        F[0] = 1.0
-        F[1 : 1 + d] = Xc.T
-        for col, (i, j) in enumerate(zip(*self.iu)):
-            np.multiply(F[1 + i], F[1 + j], out=F[1 + d + col])
-        self.F = F
-        self.radius2 = float(np.max(np.einsum("ij,ij->i", Xc, Xc))) if n else 0.0
 
-    # ---------------------------------------------------------------- conditioning
-    def condition(self, params: GMMParams) -> np.ndarray:
-        """``R_k^2 / lambda_min(Sigma_k)`` per component: ~ the digits the expansion loses, as a power of 10.
+def direct_anchors(params: GMMParams, center: np.ndarray, radius2: float, n_features: int | None = None) -> dict:
+    """The components an E-step computes directly, with the anchors of their moments.
 
-        Returns
-        -------
-        ndarray of shape (n_components,)
-            ``inf`` for a covariance that is not positive definite.
-        """
-        lam_min = np.linalg.eigvalsh(params.full_covariances())[:, 0]
-        off = params.means - self.center
-        r2 = np.maximum(self.radius2, np.einsum("ij,ij->i", off, off))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cond = np.where(lam_min > 0, r2 / lam_min, np.inf)
-        return np.where(np.isfinite(cond), cond, np.inf)
+    Every component when there are more than :data:`MAX_FAST_FEATURES` features, else those whose
+    :func:`condition` exceeds :data:`MAX_CONDITION`. Anchors are the components' means minus
+    ``center`` (moments about the own mean: no cancellation).
 
-    # ---------------------------------------------------------------- E-step
-    def weights_matrix(self, params: GMMParams, prec_full: np.ndarray, log_det: np.ndarray) -> np.ndarray:
-        """``W`` of shape (n_components, n_feat) with ``W @ f(x) = log w_k + log N(x | k)``."""
-        d = self.n_features
-        m = params.means - self.center  # (K, D)
-        pm = np.einsum("kij,kj->ki", prec_full, m)  # P m
-        W = np.empty((params.n_components, self.F.shape[0]))
-        with np.errstate(divide="ignore"):
-            log_w = np.log(params.weights)
-        W[:, 0] = -0.5 * np.einsum("ki,ki->k", m, pm) + log_det - 0.5 * d * _LOG_2PI + log_w
-        W[:, 1 : 1 + d] = pm
-        i, j = self.iu
-        W[:, 1 + d :] = np.where(i == j, -0.5, -1.0)[None, :] * prec_full[:, i, j]
-        return W
-
-    def _direct_rows(self, params, prec_chol_full):
-        """Components too narrow for the expansion, computed directly: (k, centred mean, U, const)."""
-        bad = np.flatnonzero(self.condition(params) > MAX_CONDITION)
-        m = params.means - self.center
-        log_det = np.sum(np.log(np.diagonal(prec_chol_full, axis1=1, axis2=2)), axis=1)
-        with np.errstate(divide="ignore"):
-            const = log_det - 0.5 * self.n_features * _LOG_2PI + np.log(params.weights)
-        return [(int(j), m[j], prec_chol_full[j], const[j]) for j in bad]
-
-    def e_step(self, params: GMMParams, prec_full, log_det, prec_chol_full, want_resp=False, n_threads=None):
-        """Log-likelihood, M-step statistics, and optionally responsibilities.
-
-        Returns
-        -------
-        log_likelihood : float
-            Total over points.
-        stats : tuple
-            ``S`` of shape (n_components, n_feat), ``sum_n resp[n, k] f(x_n)``; and a dict
-            ``{k: (a_k, s0, s1, s2)}`` of the moments about ``a_k`` (the component's centred mean)
-            of the components computed directly.
-        resp : tuple or None
-            With ``want_resp``: the responsibilities, ndarray of shape (n_samples, n_components),
-            float32, and the most responsible component of each point, (n_samples,) int32.
-        """
-        W = self.weights_matrix(params, prec_full, log_det)
-        direct = self._direct_rows(params, prec_chol_full)
-        k = params.n_components
-        n = self.n_samples
-        resp_out = (np.empty((n, k), dtype=np.float32), np.empty(n, dtype=np.int32)) if want_resp else None
-        block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
-        bounds = list(range(0, n, block)) + [n]
-        spans = list(zip(bounds[:-1], bounds[1:]))
-        threads = (n_threads or default_threads()) if n >= MIN_PARALLEL_SAMPLES else 1
-        if threads == 1:
-            parts = [self._e_step_span(W, direct, spans, resp_out)]
-        else:
-            groups = [spans[t::threads] for t in range(threads)]
-            parts = list(_pool().map(lambda g: self._e_step_span(W, direct, g, resp_out), groups))
-        ll = math.fsum(p[0] for p in parts)
-        stats = sum(p[1] for p in parts[1:]) + parts[0][1]
-        shifted = {j: (m, *(sum(p[2][j][i] for p in parts) for i in range(3))) for j, m, *_ in direct}
-        return ll, (stats, shifted), resp_out
-
-    def _e_step_span(self, W, direct, spans, resp_out):
-        F = self.F
-        d = self.n_features
-        k = W.shape[0]
-        stats = np.zeros((k, F.shape[0]))
-        # moments of the directly computed components about their own means (no cancellation)
-        shifted = {j: [0.0, np.zeros(d), np.zeros((d, d))] for j, *_ in direct}
-        ll_parts = []
-        for lo, hi in spans:
-            Fb = F[:, lo:hi]
-            logp = W @ Fb  # (K, n)
-            diffs = {}
-            for j, m, U, const in direct:
-                diffs[j] = Fb[1 : 1 + d].T - m
-                y = diffs[j] @ U
-                logp[j] = const - 0.5 * np.einsum("ij,ij->i", y, y)
-            top = logp.max(axis=0)
-            finite_top = np.where(np.isfinite(top), top, 0.0)
-            logp -= finite_top
-            np.exp(logp, out=logp)
-            total = logp.sum(axis=0)
-            logp /= total
-            ll_parts.append(float(np.sum(np.log(total) + finite_top)))
-            stats += logp @ Fb.T
-            for j, diff in diffs.items():
-                rd = logp[j][:, None] * diff
-                acc = shifted[j]
-                acc[0] += logp[j].sum()
-                acc[1] += rd.sum(axis=0)
-                acc[2] += rd.T @ diff
-            if resp_out is not None:
-                resp_out[0][lo:hi] = logp.T
-                resp_out[1][lo:hi] = logp.argmax(axis=0)  # along the long axis: cheap
-        return math.fsum(ll_parts), stats, shifted
-
-    # ---------------------------------------------------------------- M-step
-    def m_step(self, stats, covariance_type: str, reg_covar: float) -> GMMParams:
-        """Parameters from the statistics of :meth:`e_step`, with scikit-learn's update rules."""
-        S, shifted = stats
-        d = self.n_features
-        k = S.shape[0]
-        nk = S[:, 0] + 10.0 * np.finfo(np.float64).eps
-        means_c = S[:, 1 : 1 + d] / nk[:, None]
-        second = np.empty((k, d, d))
-        i, j = self.iu
-        second[:, i, j] = S[:, 1 + d :]
-        second[:, j, i] = S[:, 1 + d :]
-        scatter = second - nk[:, None, None] * np.einsum("ki,kj->kij", means_c, means_c)
-        for c, (a, s0, s1, s2) in shifted.items():  # the same, about a nearby point: no cancellation
-            delta = (s1 - (nk[c] - s0) * a) / nk[c]  # new mean - a; s1 / nk unless the component is empty
-            means_c[c] = a + delta
-            scatter[c] = s2 - np.outer(delta, s1) - np.outer(s1, delta) + s0 * np.outer(delta, delta)
-        if covariance_type == "full":
-            cov = scatter / nk[:, None, None]
-            cov[:, np.arange(d), np.arange(d)] += reg_covar
-        elif covariance_type == "tied":
-            cov = scatter.sum(axis=0) / nk.sum()
-            cov.flat[:: d + 1] += reg_covar
-        else:
-            diag = np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None] + reg_covar
-            cov = diag if covariance_type == "diag" else diag.mean(axis=1)
-        # S0 / nk is 1 but for a component with no points: its mean goes to 0 / eps = the origin, as on
-        # the direct path and in scikit-learn, not to the data's centre
-        means = means_c + (S[:, 0] / nk)[:, None] * self.center
-        return GMMParams(nk / nk.sum(), means, cov, covariance_type), set(shifted)
+    Returns
+    -------
+    dict {component: ndarray of shape (n_features,)}
+    """
+    d = params.n_features if n_features is None else n_features
+    if d > MAX_FAST_FEATURES:
+        idx = range(params.n_components)
+    else:
+        idx = np.flatnonzero(condition(params, center, radius2) > MAX_CONDITION).tolist()
+    return {int(j): params.means[j] - center for j in idx}
 
 
 def full_precisions(params: GMMParams, prec_chol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -268,3 +160,273 @@ def full_precisions(params: GMMParams, prec_chol) -> tuple[np.ndarray, np.ndarra
         U = prec_chol[:, None, None] * np.eye(d)[None]
     log_det = np.sum(np.log(np.diagonal(U, axis1=1, axis2=2)), axis=1)
     return U @ np.swapaxes(U, 1, 2), log_det, U
+
+
+class Packed(NamedTuple):
+    """Raw statistics of an E-step (see :meth:`gmm_desktop.core.stats.SuffStats.from_packed`).
+
+    ``S`` (n_components, n_feat): ``sum_n r_nk f(x_n)`` about the centre, or None with every
+    component direct; ``direct`` (J,) the directly computed components, ``anchors`` (J, D) their
+    anchors (about the centre), ``s0`` (J,), ``s1`` (J, D), ``s2`` (J, D, D) their moments about
+    ``centre + anchors``.
+    """
+
+    S: np.ndarray | None
+    direct: np.ndarray
+    anchors: np.ndarray
+    s0: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+
+
+class _Plan(NamedTuple):
+    W: np.ndarray | None  # (K, n_feat) weights of the expanded features, or None (all direct)
+    direct: np.ndarray  # (J,) components computed directly
+    m: np.ndarray  # (J, D) their means minus the centre
+    Ut: np.ndarray  # (J, D, D) U^T: |U^T (x - mu)|^2 is the Mahalanobis distance
+    const: np.ndarray  # (J,) log w + log det U - D/2 log 2 pi
+    anchor: np.ndarray  # (J, D) moments are about centre + anchor
+    same_anchor: bool  # anchor == m (the moments' differences are the E-step's)
+
+
+class Moments:
+    """A data set laid out for the blocked E-step: features x points, about a centre.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    center : ndarray of shape (n_features,), optional
+        Default: the data's mean.
+    expand : bool, optional
+        Build the quadratic features (default: when ``n_features <= MAX_FAST_FEATURES``); without
+        them every component is computed directly.
+
+    Attributes
+    ----------
+    F : ndarray of shape (n_feat, n_samples) or None
+        ``[1, x - c, (x - c)_i (x - c)_j (i <= j)]`` per point.
+    Xt : ndarray of shape (n_features, n_samples)
+        ``(x - c)^T`` (rows of ``F`` when expanded).
+    radius2 : float
+        Largest ``|x - c|^2``.
+    """
+
+    def __init__(self, X: np.ndarray, center=None, expand: bool | None = None):
+        n, d = X.shape
+        self.n_samples, self.n_features = n, d
+        self.center = X.mean(axis=0) if center is None else np.array(center, dtype=np.float64)
+        Xc = X - self.center
+        self.iu = np.triu_indices(d)
+        self.expand = d <= MAX_FAST_FEATURES if expand is None else bool(expand)
+        if self.expand:
+            n_feat = 1 + d + len(self.iu[0])
+            F = np.empty((n_feat, n))
+            F[0] = 1.0
+            F[1 : 1 + d] = Xc.T
+            for col, (i, j) in enumerate(zip(*self.iu)):
+                np.multiply(F[1 + i], F[1 + j], out=F[1 + d + col])
+            self.F = F
+            self.Xt = F[1 : 1 + d]
+        else:
+            self.F = None
+            self.Xt = np.ascontiguousarray(Xc.T)
+        self.radius2 = float(np.max(np.einsum("ij,ij->i", Xc, Xc))) if n else 0.0
+
+    # ---------------------------------------------------------------- conditioning
+    def condition(self, params: GMMParams) -> np.ndarray:
+        """:func:`condition` about this data set's centre and radius."""
+        return condition(params, self.center, self.radius2)
+
+    def direct_anchors(self, params: GMMParams) -> dict:
+        """:func:`direct_anchors` for this data set."""
+        if not self.expand:
+            return {j: params.means[j] - self.center for j in range(params.n_components)}
+        return direct_anchors(params, self.center, self.radius2, self.n_features)
+
+    # ---------------------------------------------------------------- E-step
+    def weights_matrix(self, params: GMMParams, prec_full: np.ndarray, log_det: np.ndarray) -> np.ndarray:
+        """``W`` of shape (n_components, n_feat) with ``W @ f(x) = log w_k + log N(x | k)``."""
+        d = self.n_features
+        m = params.means - self.center  # (K, D)
+        pm = np.einsum("kij,kj->ki", prec_full, m)  # P m
+        W = np.empty((params.n_components, self.F.shape[0]))
+        with np.errstate(divide="ignore"):
+            log_w = np.log(params.weights)
+        W[:, 0] = -0.5 * np.einsum("ki,ki->k", m, pm) + log_det - 0.5 * d * _LOG_2PI + log_w
+        W[:, 1 : 1 + d] = pm
+        i, j = self.iu
+        W[:, 1 + d :] = np.where(i == j, -0.5, -1.0)[None, :] * prec_full[:, i, j]
+        return W
+
+    def _plan(self, params: GMMParams, anchors: dict | None, expanded: bool = True) -> _Plan:
+        prec_chol = precision_cholesky(params)  # FitError for a covariance that is not positive definite
+        P, log_det, U = full_precisions(params, prec_chol)
+        if anchors is None:
+            anchors = self.direct_anchors(params)
+        direct = np.array(sorted(anchors), dtype=np.intp)
+        d = self.n_features
+        m = params.means[direct] - self.center
+        anchor = np.array([anchors[j] for j in direct], dtype=np.float64).reshape(len(direct), d)
+        with np.errstate(divide="ignore"):
+            const = log_det[direct] - 0.5 * d * _LOG_2PI + np.log(params.weights[direct])
+        W = self.weights_matrix(params, P, log_det) if (self.expand and expanded) else None
+        Ut = np.ascontiguousarray(np.swapaxes(U[direct], 1, 2))
+        return _Plan(W, direct, m, Ut, const, anchor, bool(np.array_equal(anchor, m)))
+
+    def _chunks(self, k: int, n_direct: int) -> list[tuple[int, int, int]]:
+        """``(lo, hi, block)``: chunks of consecutive points, each run as blocks of ``block`` points."""
+        n, d = self.n_samples, self.n_features
+        direct_rows = max(1, min(CHUNK_ELEMENTS // max(1, n_direct * d), BLOCK_ELEMENTS // (d * d)))
+        if self.expand:
+            block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
+            chunk = block if n_direct == 0 else block * max(1, direct_rows // block)
+        else:
+            block = chunk = max(256, direct_rows)
+        bounds = list(range(0, n, chunk)) + [n]
+        return [(lo, hi, block) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def _threads(self, n_threads) -> int:
+        return (n_threads or default_threads()) if self.n_samples >= MIN_PARALLEL_SAMPLES else 1
+
+    def _map(self, fn, chunks, n_threads):
+        threads = min(self._threads(n_threads), len(chunks))
+        if threads <= 1:
+            return [fn(chunks)]
+        groups = [chunks[t::threads] for t in range(threads)]
+        return list(_pool().map(fn, groups))
+
+    def e_step(self, params: GMMParams, *, anchors: dict | None = None, want_resp: bool = False,
+               n_threads: int | None = None, lognorm_out: np.ndarray | None = None):
+        """Log-likelihood, M-step statistics, and optionally responsibilities.
+
+        Parameters
+        ----------
+        params : GMMParams
+        anchors : dict {component: ndarray of shape (n_features,)}, optional
+            Components to compute directly, with the anchors (about the centre) of their moments.
+            Default: :meth:`direct_anchors`.
+        want_resp : bool
+        n_threads : int, optional
+        lognorm_out : ndarray of shape (n_samples,), optional
+            Filled with each point's log density under the mixture (for :meth:`refine`).
+
+        Returns
+        -------
+        log_likelihood : float
+            Total over points.
+        packed : Packed
+        resp : tuple or None
+            With ``want_resp``: the responsibilities, ndarray of shape (n_samples, n_components),
+            float32, and the most responsible component of each point, (n_samples,) int32.
+
+        Raises
+        ------
+        FitError
+            When a covariance is not positive definite.
+        """
+        plan = self._plan(params, anchors)
+        k, n = params.n_components, self.n_samples
+        resp_out = (np.empty((n, k), dtype=np.float32), np.empty(n, dtype=np.int32)) if want_resp else None
+        chunks = self._chunks(k, plan.direct.size)
+        parts = self._map(lambda g: self._e_step_span(plan, g, resp_out, lognorm_out), chunks, n_threads)
+        ll = math.fsum(p[0] for p in parts)
+        S = None if plan.W is None else sum(p[1] for p in parts[1:]) + parts[0][1]
+        s0, s1, s2 = (sum(p[i] for p in parts[1:]) + parts[0][i] for i in (2, 3, 4))
+        return ll, Packed(S, plan.direct, plan.anchor, s0, s1, s2), resp_out
+
+    def _direct_log_prob(self, plan: _Plan, lo: int, hi: int):
+        """Log densities (weighted) of the direct components over points lo:hi, and the differences."""
+        diff = self.Xt[None, :, lo:hi] - plan.m[:, :, None]  # (J, D, n)
+        y = np.matmul(plan.Ut, diff)
+        y *= y
+        logp = y.sum(axis=1)
+        logp *= -0.5
+        logp += plan.const[:, None]
+        return logp, diff
+
+    def _moments(self, plan: _Plan, r: np.ndarray, diff: np.ndarray, lo: int, hi: int, acc) -> None:
+        if not plan.same_anchor:
+            diff = self.Xt[None, :, lo:hi] - plan.anchor[:, :, None]
+        rd = r[:, None, :] * diff
+        acc[0] += r.sum(axis=1)
+        acc[1] += rd.sum(axis=2)
+        acc[2] += np.matmul(rd, diff.transpose(0, 2, 1))
+
+    def _e_step_span(self, plan: _Plan, chunks, resp_out, lognorm_out):
+        F = self.F
+        W = plan.W
+        direct = plan.direct
+        n_direct = direct.size
+        d = self.n_features
+        S = None if W is None else np.zeros((W.shape[0], F.shape[0]))
+        acc = [np.zeros(n_direct), np.zeros((n_direct, d)), np.zeros((n_direct, d, d))]
+        ll_parts = []
+        for lo, hi, block in chunks:
+            if n_direct:
+                logp_direct, diff = self._direct_log_prob(plan, lo, hi)
+            for b0 in range(lo, hi, block):
+                b1 = min(b0 + block, hi)
+                if W is not None:
+                    Fb = F[:, b0:b1]
+                    logp = W @ Fb  # (K, n)
+                    if n_direct:
+                        logp[direct] = logp_direct[:, b0 - lo : b1 - lo]
+                else:
+                    logp = logp_direct[:, b0 - lo : b1 - lo]  # normalised in place: becomes the resp
+                top = logp.max(axis=0)
+                finite_top = np.where(np.isfinite(top), top, 0.0)
+                logp -= finite_top
+                np.maximum(logp, EXP_FLOOR, out=logp)
+                np.exp(logp, out=logp)
+                total = logp.sum(axis=0)
+                logp /= total
+                lognorm = np.log(total)
+                lognorm += finite_top
+                ll_parts.append(float(np.sum(lognorm)))
+                if lognorm_out is not None:
+                    lognorm_out[b0:b1] = lognorm
+                if W is not None:
+                    S += logp @ Fb.T
+                    if n_direct:
+                        logp_direct[:, b0 - lo : b1 - lo] = logp[direct]
+                if resp_out is not None:
+                    resp_out[0][b0:b1] = logp.T
+                    resp_out[1][b0:b1] = logp.argmax(axis=0)  # along the long axis: cheap
+            if n_direct:
+                self._moments(plan, logp_direct, diff, lo, hi, acc)
+        return (math.fsum(ll_parts), S, *acc)
+
+    # ---------------------------------------------------------------- re-taken moments
+    def refine(self, params: GMMParams, anchors: dict, lognorm: np.ndarray, n_threads: int | None = None) -> Packed:
+        """Moments of some components about new anchors, from the E-step of ``params`` that filled
+        ``lognorm``: only those components' densities are computed (their responsibilities are
+        ``exp(log p_k - lognorm)``), in chunks, on the pool.
+
+        Returns
+        -------
+        Packed
+            With ``S`` None; ``direct`` the components of ``anchors``.
+        """
+        plan = self._plan(params, anchors, expanded=False)
+        chunks = [(lo, hi, hi - lo) for lo, hi, _ in self._chunks_direct(plan.direct.size)]
+
+        def span(group):
+            acc = [np.zeros(plan.direct.size), np.zeros((plan.direct.size, self.n_features)),
+                   np.zeros((plan.direct.size, self.n_features, self.n_features))]
+            for lo, hi, _ in group:
+                logp, diff = self._direct_log_prob(plan, lo, hi)
+                logp -= lognorm[None, lo:hi]
+                np.maximum(logp, EXP_FLOOR, out=logp)
+                np.exp(logp, out=logp)
+                self._moments(plan, logp, diff, lo, hi, acc)
+            return acc
+
+        parts = self._map(span, chunks, n_threads)
+        s0, s1, s2 = (sum(p[i] for p in parts[1:]) + parts[0][i] for i in range(3))
+        return Packed(None, plan.direct, plan.anchor, s0, s1, s2)
+
+    def _chunks_direct(self, n_direct: int):
+        n, d = self.n_samples, self.n_features
+        rows = max(256, min(CHUNK_ELEMENTS // max(1, n_direct * d), BLOCK_ELEMENTS // (d * d)))
+        bounds = list(range(0, n, rows)) + [n]
+        return [(lo, hi, hi - lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
