@@ -137,7 +137,7 @@ class InMemoryEngine(Engine):
 
     def expect(self, params: GMMParams, *, anchors: dict | None = None, want_resp: bool = False) -> Expectation:
         self._lognorm_of = None
-        ll, packed, resp = self.data.e_step(params, anchors=anchors, want_resp=want_resp,
+        ll, packed, resp = self.data.expect(params, anchors=anchors, want_resp=want_resp,
                                             n_threads=self.n_threads, lognorm_out=self._lognorm)
         self._lognorm_of = params
         stats = SuffStats.from_packed(self.n_samples, ll, packed, self.center, self.radius2, params.n_components)

@@ -300,7 +300,7 @@ class Moments:
         groups = [chunks[t::threads] for t in range(threads)]
         return list(_pool().map(fn, groups))
 
-    def e_step(self, params: GMMParams, *, anchors: dict | None = None, want_resp: bool = False,
+    def expect(self, params: GMMParams, *, anchors: dict | None = None, want_resp: bool = False,
                n_threads: int | None = None, lognorm_out: np.ndarray | None = None):
         """Log-likelihood, M-step statistics, and optionally responsibilities.
 
@@ -401,6 +401,50 @@ class Moments:
             if n_direct:
                 self._moments(plan, logp_direct, diff, lo, hi, acc)
         return (math.fsum(ll_parts), S, *acc)
+
+    # ---------------------------------------------------------------- the interface of before
+    def e_step(self, params: GMMParams, prec_full=None, log_det=None, prec_chol_full=None, want_resp=False,
+               n_threads=None):
+        """:meth:`expect` in the form of before (kept for :mod:`gmm_desktop.core.vb`).
+
+        Returns ``(log_likelihood, (S, shifted), resp)`` with ``shifted`` a dict ``{k: (a_k, s0, s1,
+        s2)}`` of the moments about ``a_k`` (the component's centred mean) of the components computed
+        directly. The precisions are recomputed from ``params``.
+        """
+        ll, packed, resp = self.expect(params, want_resp=want_resp, n_threads=n_threads)
+        shifted = {int(j): (packed.anchors[c], packed.s0[c], packed.s1[c], packed.s2[c])
+                   for c, j in enumerate(packed.direct)}
+        return ll, (packed.S, shifted), resp
+
+    def m_step(self, stats, covariance_type: str, reg_covar: float) -> tuple[GMMParams, set]:
+        """Parameters from the statistics of :meth:`e_step`, with scikit-learn's update rules (the
+        interface of before, kept for :mod:`gmm_desktop.core.vb`; the fitter uses
+        :meth:`gmm_desktop.core.stats.SuffStats.to_params`)."""
+        S, shifted = stats
+        d = self.n_features
+        k = S.shape[0]
+        nk = S[:, 0] + 10.0 * np.finfo(np.float64).eps
+        means_c = S[:, 1 : 1 + d] / nk[:, None]
+        second = np.empty((k, d, d))
+        i, j = self.iu
+        second[:, i, j] = S[:, 1 + d :]
+        second[:, j, i] = S[:, 1 + d :]
+        scatter = second - nk[:, None, None] * np.einsum("ki,kj->kij", means_c, means_c)
+        for c, (a, s0, s1, s2) in shifted.items():  # the same, about a nearby point: no cancellation
+            delta = (s1 - (nk[c] - s0) * a) / nk[c]
+            means_c[c] = a + delta
+            scatter[c] = s2 - np.outer(delta, s1) - np.outer(s1, delta) + s0 * np.outer(delta, delta)
+        if covariance_type == "full":
+            cov = scatter / nk[:, None, None]
+            cov[:, np.arange(d), np.arange(d)] += reg_covar
+        elif covariance_type == "tied":
+            cov = scatter.sum(axis=0) / nk.sum()
+            cov.flat[:: d + 1] += reg_covar
+        else:
+            diag = np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None] + reg_covar
+            cov = diag if covariance_type == "diag" else diag.mean(axis=1)
+        means = means_c + (S[:, 0] / nk)[:, None] * self.center
+        return GMMParams(nk / nk.sum(), means, cov, covariance_type), set(shifted)
 
     # ---------------------------------------------------------------- re-taken moments
     def refine(self, params: GMMParams, anchors: dict, lognorm: np.ndarray, n_threads: int | None = None) -> Packed:

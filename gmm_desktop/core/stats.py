@@ -188,13 +188,13 @@ class SuffStats:
         if center is None:
             center = params.weights @ params.means / params.weights.sum()
         data = fast.Moments(X_block, center=center)
-        ll, packed, _ = data.e_step(params, anchors=anchors, n_threads=1)
+        ll, packed, _ = data.expect(params, anchors=anchors, n_threads=1)
         return cls.from_packed(data.n_samples, ll, packed, data.center, data.radius2, params.n_components)
 
     @classmethod
     def from_packed(cls, n_samples: int, log_likelihood: float, packed: "fast.Packed", center, radius2: float,
                     n_components: int) -> "SuffStats":
-        """From the raw arrays of :meth:`gmm_desktop.core.fast.Moments.e_step` (or ``refine``)."""
+        """From the raw arrays of :meth:`gmm_desktop.core.fast.Moments.expect` (or ``refine``)."""
         k, d = n_components, center.shape[0]
         nk = np.zeros(k)
         s1 = np.zeros((k, d))

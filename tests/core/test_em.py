@@ -244,8 +244,8 @@ def test_fast_path_agrees_with_direct_computation(seed, monkeypatch):
     from gmm_desktop.core import fast
 
     calls = []
-    original = fast.Moments.e_step
-    monkeypatch.setattr(fast.Moments, "e_step", lambda self, *a, **kw: calls.append(1) or original(self, *a, **kw))
+    original = fast.Moments.expect
+    monkeypatch.setattr(fast.Moments, "expect", lambda self, *a, **kw: calls.append(1) or original(self, *a, **kw))
     rng = np.random.default_rng(100 + seed)
     d, k = int(rng.integers(1, 5)), int(rng.integers(1, 6))
     X = rng.normal(size=(400, d)) * rng.uniform(0.5, 3, size=d) + rng.integers(0, 3, size=(400, 1)) * 4.0 + 50.0
