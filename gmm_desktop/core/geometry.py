@@ -66,3 +66,28 @@ def ellipses_points(means, covariances, sigmas=(1.0, 2.0, 3.0), n_points: int = 
     s = np.asarray(sigmas, dtype=float)
     scaled = unit[None, None, :, :] * (s[None, :, None, None] * radii[:, None, None, :])  # (K, S, P, 2)
     return means[:, None, None, :] + np.einsum("kspj,kij->kspi", scaled, vecs)
+
+
+def principal_axes(X, n_axes: int = 2) -> np.ndarray:
+    """The data's first principal axes, as rows.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_axes : int
+        How many axes (at most ``n_features``).
+
+    Returns
+    -------
+    axes : ndarray of shape (n_axes, n_features)
+        Orthonormal rows, largest variance first; each row's largest entry is positive, so the
+        picture does not flip between calls.
+    """
+    X = np.asarray(X, dtype=float)
+    n_axes = min(int(n_axes), X.shape[1])
+    if X.shape[0] < 2:
+        return np.eye(X.shape[1])[:n_axes]
+    vals, vecs = np.linalg.eigh(np.atleast_2d(np.cov(X, rowvar=False)))
+    axes = vecs[:, ::-1][:, :n_axes].T.copy()
+    signs = np.sign(axes[np.arange(n_axes), np.argmax(np.abs(axes), axis=1)])
+    return axes * np.where(signs == 0, 1.0, signs)[:, None]

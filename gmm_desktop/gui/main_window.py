@@ -34,7 +34,7 @@ from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
 from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
-from gmm_desktop.gui.session import MeansCommand, Session
+from gmm_desktop.gui.session import HistoryCommand, MeansCommand, Session
 from gmm_desktop.gui.settings_panel import SettingsPanel
 
 APP_NAME = "gmm-desktop"
@@ -129,13 +129,13 @@ class MainWindow(QMainWindow):
         self.actionExportPlot = self._action("actionExportPlot", "Export &log-likelihood plot…",
                                              self._on_export_plot_triggered)
         self.actionQuit = self._action("actionQuit", "&Quit", self.close, [QKeySequence.StandardKey.Quit])
-        self.actionRun = self._action("actionRun", "&Run", self.session.run, icon=sp.SP_MediaPlay,
+        self.actionRun = self._action("actionRun", "&Run", self._on_run_triggered, icon=sp.SP_MediaPlay,
                                       tip="Run EM to convergence (Space runs or pauses)")
         self.actionPause = self._action("actionPause", "&Pause", self.session.pause, icon=sp.SP_MediaPause,
                                         tip="Pause EM (Space runs or pauses)")
         self.actionRunPause = self._action("actionRunPause", "Run / pause", self._on_run_pause_triggered,
                                            ["Space"])
-        self.actionStep = self._action("actionStep", "&Step", self.session.step, ["N", "Right"],
+        self.actionStep = self._action("actionStep", "&Step", self._on_step_triggered, ["N", "Right"],
                                        sp.SP_MediaSkipForward, "One EM iteration")
         self.actionReset = self._action("actionReset", "R&eset", self.session.restart, ["R"],
                                         sp.SP_MediaSkipBackward, "Back to the placed means")
@@ -265,6 +265,19 @@ class MainWindow(QMainWindow):
         """The placed initial means, ndarray of shape (K, 2)."""
         return self.session.means.copy()
 
+    @property
+    def history_length(self) -> int:
+        """How many iterations the history holds (iteration 0 counts; 0 before a fit starts)."""
+        return self.session.history.n_iterations
+
+    def show_iteration(self, i: int) -> None:
+        """Put iteration ``i`` of the history on the canvas (EM pauses); ``snapshot`` then describes it.
+
+        Stepping or running from there drops the later iterations first (undoable). Raises
+        IndexError when the history does not hold iteration ``i``.
+        """
+        self.session.show_iteration(i)
+
     def load_data(self, path, columns=None) -> bool:
         """Open a data file; with more than two feature columns, ask which two (unless ``columns``).
 
@@ -314,7 +327,7 @@ class MainWindow(QMainWindow):
             return False
         settings = {**session.em_settings(), "init": "means", "seed": 0}
         try:
-            model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace,
+            model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace_to_cursor(),
                                 converged=snap.converged, settings=settings, X=session.dataset.X,
                                 feature_names=session.dataset.feature_names, source=session.dataset.source)
         except GMMError as exc:
@@ -474,7 +487,21 @@ class MainWindow(QMainWindow):
         if self.session.state == RUNNING:
             self.session.pause()
         else:
-            self.session.run()
+            self._on_run_triggered()
+
+    def _on_run_triggered(self) -> None:
+        self._go_on_from_cursor()
+        self.session.run()
+
+    def _on_step_triggered(self) -> None:
+        self._go_on_from_cursor()
+        self.session.step()
+
+    def _go_on_from_cursor(self) -> None:
+        """From a past iteration, EM goes on from there: the later iterations are dropped (undoable)."""
+        if self.session.at_past_iteration:
+            iteration = self.session.document.current.iteration
+            self.undo_stack.push(HistoryCommand(self.session, f"go on from iteration {iteration}"))
 
     def _on_mean_added(self, x: float, y: float) -> None:
         self.undo_stack.push(MeansCommand(self.session, np.vstack([self.session.means, [x, y]]), "add mean"))
