@@ -257,7 +257,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ automation surface
     @property
     def snapshot(self):
-        """The latest EM state (``EMSnapshot``), or None before the first iteration."""
+        """The EM state shown (``EMSnapshot``): the newest, or the one ``show_iteration`` chose; None
+        before the first iteration."""
         return self.session.snapshot
 
     @property

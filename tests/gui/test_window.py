@@ -592,8 +592,13 @@ def test_generate_dialog_checks_the_centres(qtbot):
 
 
 def test_a_decrease_of_the_log_likelihood_is_marked_red(window):
-    window.session.initial_log_likelihood = -20.0
-    window.session.trace = [-10.0, -5.0, -6.0, -4.0]
+    from gmm_desktop.core.em import EMSnapshot
+    from gmm_desktop.core.init import params_from_means
+
+    params = params_from_means(window.session.dataset.X, [[0.0, 0.0]])
+    history = [EMSnapshot(i, ll, 0.0, False, params, 105) for i, ll in enumerate([-20.0, -10.0, -5.0, -6.0, -4.0])]
+    window.session.document.replace_history(history)  # a history with a decrease at iteration 3
+    assert window.session.initial_log_likelihood == -20.0 and window.session.trace == [-10.0, -5.0, -6.0, -4.0]
     window.loglik_plot._update_trace()
     x, y = window.loglik_plot.decreases.getData()
     assert list(x) == [3] and list(y) == [-6.0]
