@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtGui import QAction
 
 from gmm_desktop.core.em import EMFitter
-from gmm_desktop.core.model_io import load_model
+from gmm_desktop.io.model_io import load_model
 
 from gui_helpers import NOTEBOOK_START, place_means
 
