@@ -6,27 +6,18 @@ state keeps the locks it had.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
 
-
-@dataclass(frozen=True)
-class ComponentLock:
-    """What the M-step keeps of one component."""
-
-    mean: bool = False
-    covariance: bool = False
-    weight: bool = False
-
-    @property
-    def any(self) -> bool:
-        return self.mean or self.covariance or self.weight
+from gmm_desktop.core.stats import ComponentLock
 
 
-class Locks:
+class Locks(Mapping):
     """Locks by component index; components without an entry are free.
 
-    ``locks[k]`` is the :class:`ComponentLock` of component ``k`` (all False when free).
+    ``locks[k]`` is the :class:`~gmm_desktop.core.stats.ComponentLock` of component ``k`` (all
+    False, and falsy, when free). A mapping of the locked components, as the fitter's ``locks``
+    argument takes it.
     """
 
     __slots__ = ("_by_component",)
@@ -38,12 +29,15 @@ class Locks:
                 raise ValueError(f"component index {k!r} must be a whole number >= 0")
             if not isinstance(lock, ComponentLock):
                 raise TypeError(f"lock of component {k} must be a ComponentLock, not {type(lock).__name__}")
-            if lock.any:
+            if lock:
                 items[k] = lock
         self._by_component = MappingProxyType(dict(sorted(items.items())))
 
     def __getitem__(self, k: int) -> ComponentLock:
         return self._by_component.get(k, ComponentLock())
+
+    def __contains__(self, k) -> bool:
+        return k in self._by_component
 
     def __len__(self) -> int:
         """How many components have something locked."""

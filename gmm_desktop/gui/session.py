@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoCommand
 
-from gmm_desktop.core.em import EMFitter, EMSnapshot
+from gmm_desktop.core.fitter import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import GMMError
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.document import CURSOR, DATA, DEFAULT_SETTINGS, HISTORY, MEANS, VIEW, Document, HistoryEntry
@@ -66,7 +66,6 @@ class Session(QObject):
         self.document = Document()
         self.controller = EMController(self)
         self.initial: GMMParams | None = None
-        self._offset = 0  # the iteration the worker's fitter started at (the entry it continues)
         self._resp: list[tuple[HistoryEntry, EMSnapshot]] = []  # entries with known responsibilities
         self._saved = True
         self._frame_timer = QTimer(self)
@@ -173,7 +172,6 @@ class Session(QObject):
     def restart(self) -> None:
         """Back to iteration 0 from the start parameters (Reset): the history is cleared."""
         self.initial = None
-        self._offset = 0
         self._resp = []
         self.document.clear_history()
         if self.dataset is None or len(self.means) == 0:
@@ -189,7 +187,14 @@ class Session(QObject):
             self._schedule_frame()
             self.failed.emit(str(exc))
             return
-        self.controller.restart(self.dataset.X, initial, self.em_settings())
+        self.controller.restart(self.dataset.X, initial, self._fitter_settings())
+
+    def _fitter_settings(self) -> dict:
+        """The worker's fitter's keyword arguments: the EM settings and the locks."""
+        settings = self.em_settings()
+        if len(self.document.locks):
+            settings["locks"] = dict(self.document.locks)
+        return settings
 
     def start_params(self) -> GMMParams:
         return self.document.start_params()
@@ -244,9 +249,8 @@ class Session(QObject):
         entry = self.document.history.last
         if entry.phase != "E":  # not made yet: the fitter's half-steps come with the teaching issue
             raise NotImplementedError("continuing from an M half-step needs the fitter's e_step()")
-        self._offset = entry.iteration
-        settings = self.em_settings()
-        settings["max_iter"] = max(1, settings["max_iter"] - entry.iteration)
+        # the fitter continues that fit: its iterations, convergence and max_iter count from iteration 0
+        settings = {**self._fitter_settings(), "iteration": entry.iteration, "trace": self.document.history.trace()}
         self.controller.restart(self.dataset.X, entry.params, settings)
 
     def _ensure_responsibilities(self) -> None:
@@ -282,12 +286,6 @@ class Session(QObject):
         if self.state != IDLE:
             self.controller.step()
 
-    def _absolute(self, snapshot: EMSnapshot) -> EMSnapshot:
-        """The worker's snapshot with the iteration counted from the start of the whole fit."""
-        if self._offset == 0:
-            return snapshot
-        return dataclasses.replace(snapshot, iteration=snapshot.iteration + self._offset)
-
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         if self.shown is None:  # the fitter could not be rebuilt: stop showing the fit it replaced
@@ -296,11 +294,11 @@ class Session(QObject):
 
     @Slot(object)
     def _on_restarted(self, snapshot: EMSnapshot) -> None:
-        self._receive(self._absolute(snapshot))
+        self._receive(snapshot)
 
     @Slot(object)
     def _on_iterated(self, snapshot: EMSnapshot) -> None:
-        if self._receive(self._absolute(snapshot)):
+        if self._receive(snapshot):
             self._saved = False
 
     def _receive(self, snapshot: EMSnapshot) -> bool:

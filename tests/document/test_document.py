@@ -253,7 +253,7 @@ def test_start_params_follow_the_means_or_the_explicit_start(doc):
 
 def test_locks_are_per_component_flags_and_follow_the_components(doc):
     seen = Recorder(doc, kinds=LOCKS)
-    assert doc.locks[0] == ComponentLock() and not doc.locks[0].any
+    assert doc.locks[0] == ComponentLock() and not doc.locks[0] and 0 not in doc.locks
     doc.lock_component(2, covariance=True, weight=True)
     assert doc.locks[2] == ComponentLock(mean=False, covariance=True, weight=True)
     assert list(doc.locks) == [2] and seen.kinds() == [LOCKS]
@@ -266,6 +266,18 @@ def test_locks_are_per_component_flags_and_follow_the_components(doc):
     doc.set_locks(locks)
     doc.set_means(doc.means[:2])
     assert list(doc.locks) == [0]  # component 2 is gone, and its lock with it
+
+
+def test_the_fitter_keeps_what_the_document_locks(doc):
+    from gmm_desktop.core.fitter import EMFitter as Fitter
+
+    doc.lock_component(0, mean=True)
+    start = doc.start_params()
+    fitter = Fitter(doc.X, start, tol=0, locks=doc.locks)
+    lls = [fitter.snapshot.log_likelihood] + [fitter.step().log_likelihood for _ in range(5)]
+    np.testing.assert_array_equal(fitter.params.means[0], start.means[0])  # the locked mean stayed
+    assert not np.allclose(fitter.params.means[1], start.means[1])  # the free ones moved
+    assert np.all(np.diff(lls) >= -1e-9)
 
 
 def test_the_view_shows_the_first_two_features_and_views_subscribe_to_it():
