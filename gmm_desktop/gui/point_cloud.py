@@ -328,6 +328,7 @@ class _MarkerItem(pg.GraphicsObject):
         self.update()
 
     def viewTransformChanged(self):
+        super().viewTransformChanged()  # drops pyqtgraph's cached view rect, which paint() culls to
         self.prepareGeometryChange()
         self._bounds = None
 
@@ -555,6 +556,11 @@ class PointCloud(QObject):
     def refresh_pending(self) -> bool:
         """Whether a change of view or new colours are still to be drawn (see :meth:`refresh`)."""
         return self._view_timer.isActive() or self._job is not None
+
+    @property
+    def extent_item(self):
+        """The item that tells the view box the points' extent (to frame them, ``autoRange(items=[...])``)."""
+        return self._extent_item
 
     @property
     def items(self) -> tuple:

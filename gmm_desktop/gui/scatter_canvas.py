@@ -25,6 +25,7 @@ _SIGMA_HALO = (True, False, False)
 _HIT_RADIUS_PX = 12.0
 LEGEND_ROWS = 8  # more components than this: the legend takes two columns
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
+VIEW_MARGIN = 0.04  # of the data's extent, on each side, in the default view
 HINT = "Click to place initial means, or press k-means++"
 
 
@@ -131,7 +132,8 @@ class _EllipsesItem(pg.GraphicsObject):
         self._haloed: list[tuple[QPen, QPainterPath]] = []  # (halo pen, path) of the rings with one
         self._pens: dict[tuple[int, int], QPen] = {}  # (component, ring) -> pen, made once
         self._halos: dict[float, QPen] = {}  # line width -> white pen drawn under the outline
-        self._bounds = QRectF()
+        self._data_rect = QRectF()  # the outlines' extent in data coordinates
+        self._bounds: QRectF | None = None  # that plus the widest pen's overhang; None: to compute
 
     def set_outlines(self, outlines: np.ndarray) -> None:
         """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives."""
@@ -147,10 +149,16 @@ class _EllipsesItem(pg.GraphicsObject):
         finite = [r for r in self.rings if np.isfinite(r).all()]
         if finite:
             lo, hi = np.min([r.min(axis=0) for r in finite], axis=0), np.max([r.max(axis=0) for r in finite], axis=0)
-            self._bounds = QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+            self._data_rect = QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
         else:
-            self._bounds = QRectF()
+            self._data_rect = QRectF()
+        self._bounds = None
         self.update()
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self.prepareGeometryChange()
+        self._bounds = None  # the pens' overhang, in data units, changes with the zoom
 
     def _pen(self, component: int, ring: int) -> QPen:
         if (component, ring) not in self._pens:
@@ -163,6 +171,21 @@ class _EllipsesItem(pg.GraphicsObject):
         return self._pens[component, ring]
 
     def boundingRect(self) -> QRectF:
+        """The outlines' extent plus half the widest (halo) pen and a pixel of antialiasing.
+
+        Without the pens' overhang, an outline at the edge of the extent was partly outside the
+        rectangle Qt repaints when the outlines change, and that part stayed on screen as a ghost
+        of an old fit (grabbed or exported images repaint everything, so they never showed it).
+        """
+        if self._bounds is None:
+            if self._data_rect.isNull() and not self.rings:
+                self._bounds = QRectF()
+            else:
+                overhang = (max(_SIGMA_WIDTH) + 2.2) / 2 + 2.0  # screen pixels
+                px, py = self.pixelVectors()
+                pad_x = 0.0 if px is None else px.length() * overhang
+                pad_y = 0.0 if py is None else py.length() * overhang
+                self._bounds = self._data_rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
         return self._bounds
 
     def paint(self, painter, *args) -> None:
@@ -274,6 +297,10 @@ class ScatterCanvas(pg.PlotWidget):
             self.mean_added.emit(x, y)
 
     def _on_data_changed(self, dataset) -> None:
+        # The old fit's overlays go now, not at the next frame: the view is framed on the new data
+        # below, and nothing of the old fit may be drawn (or framed) over it meanwhile.
+        self._snapshot = None
+        self._update_outlines()
         self.cloud.set_points(dataset.X[:, :2])
         self._drawn_resp = None
         names = dataset.feature_names
@@ -281,7 +308,12 @@ class ScatterCanvas(pg.PlotWidget):
         plot.setLabel("bottom", names[0], **palette.label_style())
         plot.setLabel("left", names[1], **palette.label_style())
         self._update_truth()
-        self._view.autoRange(padding=0.06)
+        self.fit_view()
+        self.viewport().update()  # one full repaint: no fragment of the old drawing survives
+
+    def fit_view(self) -> None:
+        """Frame the data points with a small margin (not the means, rings or truth of a fit)."""
+        self._view.autoRange(padding=VIEW_MARGIN, items=[self.cloud.extent_item])
 
     def _on_means_changed(self, means: np.ndarray) -> None:
         self._placed_means.set_means(means[:, :2])
