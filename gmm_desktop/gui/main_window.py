@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit,
+    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSplitter, QStyle, QTextEdit, QVBoxLayout, QWidget,
 )
 
 from gmm_desktop.io import datasets, generator, model_io
@@ -647,6 +647,16 @@ class MainWindow(QMainWindow):
         self.panel.save(store)
         store.sync()
 
+    def event(self, event) -> bool:
+        # Qt asks (ShortcutOverride, passed up from the focus widget) before a key becomes a
+        # shortcut; accepting it gives the key to the focus widget: N typed in a field is an "n",
+        # R in the covariance box picks an entry, neither steps nor resets EM.
+        if (event.type() == QEvent.Type.ShortcutOverride and not event.modifiers() & _COMMAND_MODIFIERS
+                and bare_key_belongs_to_focus()):
+            event.accept()
+            return True
+        return super().event(event)
+
     def closeEvent(self, event) -> None:
         if self.ask_to_save_on_close and self.session.has_unsaved_fit:
             self.session.pause()  # the fit should not change behind the question about it
@@ -656,6 +666,20 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.session.controller.shutdown()
         super().closeEvent(event)
+
+
+#: Widgets that take typed keys: a bare letter or Space pressed in one is theirs, never a shortcut.
+_TYPING_WIDGETS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit, QComboBox, QAbstractItemView)
+_COMMAND_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+
+
+def bare_key_belongs_to_focus() -> bool:
+    """Whether a key without Ctrl/Alt/Meta (N, R, Space, Delete...) is for the focused widget rather
+    than a shortcut: a text field, spin box, list or combo box has the focus, or a dialog is open."""
+    if QApplication.activeModalWidget() is not None:
+        return True
+    focus = QApplication.focusWidget()
+    return focus is not None and (isinstance(focus, _TYPING_WIDGETS) or isinstance(focus.window(), QDialog))
 
 
 def _redo_shortcuts() -> list:

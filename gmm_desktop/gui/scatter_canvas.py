@@ -51,6 +51,46 @@ class _LegendSample(pg.ItemSample):
         ev.ignore()
 
 
+class _Legend(pg.LegendItem):
+    """The legend: a click on it (or on its box's margin) is its own, never a click on the canvas
+    under it (which added a mean hidden behind the box); dragging still moves it."""
+
+    def mouseClickEvent(self, ev):
+        ev.accept()
+
+
+class _FittedMeansItem(pg.ScatterPlotItem):
+    """The fitted means (●): a left click on one is a click on that component (``clicked``), never
+    on the canvas under it (which added a component); right clicks and drags go through to the
+    initial means (×) drawn below."""
+
+    clicked = Signal(int)  # component index
+
+    def __init__(self):
+        super().__init__(pxMode=True, symbol="o", size=13, pen=pg.mkPen(palette.FOREGROUND, width=1.5))
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+
+    def index_at(self, scene_pos: QPointF) -> int | None:
+        x, y = self.getData()
+        if x is None or len(x) == 0:
+            return None
+        scene = [self.mapToScene(QPointF(a, b)) for a, b in zip(x, y)]
+        d2 = [(p.x() - scene_pos.x()) ** 2 + (p.y() - scene_pos.y()) ** 2 for p in scene]
+        k = int(np.argmin(d2))
+        return k if d2[k] <= (self.opts["size"] / 2 + 2) ** 2 else None
+
+    def mouseClickEvent(self, ev):
+        k = self.index_at(ev.scenePos()) if ev.button() == Qt.MouseButton.LeftButton else None
+        if k is None:
+            ev.ignore()
+            return
+        ev.accept()
+        self.clicked.emit(k)
+
+    def mouseDragEvent(self, ev):
+        ev.ignore()
+
+
 class _MeansItem(pg.ScatterPlotItem):
     """The placed initial means: drag one to move it, right-click it to remove it."""
 
@@ -217,6 +257,7 @@ class ScatterCanvas(pg.PlotWidget):
     mean_added = Signal(float, float)  # data coordinates of a left click on empty canvas
     mean_moved = Signal(int, float, float)  # index, new data coordinates
     mean_removed = Signal(int)  # index
+    component_clicked = Signal(int)  # index of the fitted mean (●) clicked; issue 12 selects it
 
     def __init__(self, session, parent=None):
         self._view = _CanvasViewBox()
@@ -233,12 +274,10 @@ class ScatterCanvas(pg.PlotWidget):
         self._legend_k = 0
         self._setup_plot()
         self.cloud = PointCloud(self.getPlotItem())  # markers for small data, a density image for large
-        self._fitted_means = pg.ScatterPlotItem(pxMode=True, symbol="o", size=13,
-                                                pen=pg.mkPen(palette.FOREGROUND, width=1.5))
+        self._fitted_means = _FittedMeansItem()
         # over the initial means, so a fitted mean that ends where it started is not hidden under
-        # its x (shown alone at iteration 0, where they coincide); clicks and drags go through
+        # its x (shown alone at iteration 0, where they coincide); right clicks and drags go through
         self._fitted_means.setZValue(40)
-        self._fitted_means.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._placed_means = _MeansItem()
         self._truth_sample = pg.PlotCurveItem(pen=pg.mkPen(palette.TRUTH, width=1.4, style=Qt.PenStyle.DashLine))
         self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
@@ -246,7 +285,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._placed_means.setZValue(30)
         for item in (self.ellipses, self._fitted_means, self._placed_means):
             self.addItem(item)
-        self._legend = pg.LegendItem(offset=(12, 12), labelTextColor=palette.FOREGROUND, sampleType=_LegendSample,
+        self._legend = _Legend(offset=(12, 12), labelTextColor=palette.FOREGROUND, sampleType=_LegendSample,
                                      labelTextSize="10.5pt", brush=pg.mkBrush(255, 255, 255, 220),
                                      pen=pg.mkPen("#BBBBBB"))
         self._legend.setParentItem(self.getPlotItem().vb)
@@ -264,6 +303,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._view.clicked.connect(self._on_clicked)
         self._placed_means.moved.connect(self.mean_moved)
         self._placed_means.removal_requested.connect(self.mean_removed)
+        self._fitted_means.clicked.connect(self.component_clicked)
         session.data_changed.connect(self._on_data_changed)
         session.means_changed.connect(self._on_means_changed)
         session.fit_changed.connect(self._on_fit_changed)

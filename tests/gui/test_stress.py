@@ -2,7 +2,7 @@
 
 A :class:`Stress` driver fires run / pause / step / reset / clear / click-to-add / drag / undo / redo /
 generate / open-data (good, bad, missing and wide files) and a few more (k-means++, delete, settings,
-the collapse banner, save and reopen a model) in an order drawn from ``random.Random(seed)``, through
+the collapse banner, save and reopen a model, clicks on the legend and on fitted means) in an order drawn from ``random.Random(seed)``, through
 the window's actions, keyboard shortcuts and real mouse events on the canvas, sometimes waiting a few
 ms or on a GUI-side relay signal between them, sometimes not at all. After every action it checks:
 
@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QtMsgType, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, QtMsgType, Qt, QTimer
 from PySide6.QtGui import QAction, QCursor
 from PySide6.QtTest import QTest
 
@@ -105,6 +105,7 @@ class Stress:
             "generate": (3, self.generate), "open_data": (4, self.open_data), "settings": (2, self.settings),
             "banner": (2, self.banner), "model": (1, self.save_and_open_model), "settle": (4, self.settle),
             "run_to_end": (2, self.run_to_end), "wait": (4, self.wait),
+            "legend_click": (2, self.legend_click), "fitted_click": (3, self.fitted_click),
         }
 
     # ------------------------------------------------------------------ relay monitor
@@ -331,6 +332,39 @@ class Stress:
             if len(win.means) == before + 1:
                 pixel = max(win.canvas.getPlotItem().vb.viewPixelSize())
                 self.expect(np.allclose(win.means[-1], [x, y], atol=2 * pixel), "the mean is not where clicked")
+
+    def _unchanged_fit(self, what: str, before: tuple) -> None:
+        win = self.window
+        self.expect(len(win.means) == before[0], f"{what} changed K from {before[0]} to {len(win.means)}")
+        self.expect(self.controller._generation == before[1], f"{what} restarted the fit")
+
+    def legend_click(self) -> None:
+        """A left click inside the legend box: never a click on the canvas under it."""
+        win = self.window
+        legend = win.canvas._legend
+        if not legend.isVisible():
+            return
+        rect = legend.mapRectToScene(legend.boundingRect())
+        point = win.canvas.mapFromScene(rect.topLeft() + QPointF(self.rng.uniform(0.1, 0.9) * rect.width(),
+                                                                 self.rng.uniform(0.1, 0.9) * rect.height()))
+        before = (len(win.means), self.controller._generation)
+        QTest.mouseClick(win.canvas.viewport(), LEFT, NO_MOD, point)
+        self._unchanged_fit("a click on the legend", before)
+
+    def fitted_click(self) -> None:
+        """A left click on a fitted mean (a ●): selects that component, never adds one."""
+        win = self.window
+        shown = win.canvas._snapshot
+        if shown is None or shown.iteration == 0 or win.session.state == RUNNING:
+            return
+        k = self.rng.randrange(shown.means.shape[0])
+        (x0, x1), (y0, y1) = win.canvas.getPlotItem().vb.viewRange()
+        x, y = shown.means[k, :2]
+        if not (x0 < x < x1 and y0 < y < y1):
+            return
+        before = (len(win.means), self.controller._generation)
+        QTest.mouseClick(win.canvas.viewport(), LEFT, NO_MOD, canvas_point(win, x, y))
+        self._unchanged_fit("a click on a fitted mean", before)
 
     def drag(self) -> None:
         """Press on a placed mean (or on empty canvas: that pans), move, release."""

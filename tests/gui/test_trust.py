@@ -3,14 +3,15 @@ driven through the real window."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtGui import QAction
 
 from gmm_desktop.core import datasets
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import DONE
 
-from gui_helpers import NOTEBOOK_START, canvas_point, place_means
+from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means
 
 
 def converge(qtbot, window):
@@ -87,3 +88,63 @@ def test_default_view_frames_the_data_with_a_small_margin(qtbot, window, tmp_pat
     # the axis that limits the (aspect-locked) view has only a small margin
     spare = min((x1 - x0) / (hi[0] - lo[0]), (y1 - y0) / (hi[1] - lo[1]))
     assert spare < 1.15
+
+
+# ---------------------------------------------------------------------------------- item 2
+def _legend_point(window) -> QPoint:
+    """Viewport coordinates of a point inside the legend box, between its rows' text and its edge."""
+    legend = window.canvas._legend
+    rect = legend.mapRectToScene(legend.boundingRect())
+    return window.canvas.mapFromScene(rect.center() + QPointF(rect.width() * 0.3, 0))
+
+
+def test_a_click_on_the_legend_adds_no_mean(qtbot, window):
+    """Issue 11.2: clicking the legend box added a mean hidden under it (and restarted the fit)."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    converge(qtbot, window)
+    assert window.canvas._legend.isVisible()
+    fit = window.snapshot
+    point = _legend_point(window)
+    QTest.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    qtbot.wait(100)
+    assert len(window.means) == 4
+    assert window.snapshot is fit and window.snapshot.converged
+    # a click on empty canvas still adds a mean (the legend only keeps its own clicks)
+    click_canvas(qtbot, window, 6.0, -3.0)
+    qtbot.waitUntil(lambda: len(window.means) == 5, timeout=5000)
+
+
+def test_a_click_on_a_fitted_mean_adds_no_component(qtbot, window):
+    """Issue 11.2: clicking a fitted mean (a ●) added a component and threw the fit away."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    converge(qtbot, window)
+    fit = window.snapshot
+    clicked = []
+    window.canvas.component_clicked.connect(clicked.append)
+    for k in range(4):
+        click_canvas(qtbot, window, *fit.means[k])
+    qtbot.wait(100)
+    assert len(window.means) == 4 and window.snapshot is fit
+    assert clicked == [0, 1, 2, 3]  # each click is a click on that component (issue 12 selects it)
+
+
+def test_bare_letter_shortcuts_do_not_act_while_a_field_has_the_focus(qtbot, window):
+    """Issue 11.2: N (step) and R (reset) acted while the user typed in a field or a combo box."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus, timeout=2000)
+    with qtbot.waitSignal(window.session.controller.iterated, timeout=10000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_N)  # on the canvas, N steps
+    fit = window.snapshot
+    assert fit.iteration == 1
+    for widget in (window.panel.tol_edit, window.panel.covariance_combo, window.panel.max_iter_spin):
+        widget.setFocus()
+        qtbot.waitUntil(widget.hasFocus, timeout=2000)
+        for key in (Qt.Key.Key_N, Qt.Key.Key_R):
+            QTest.keyClick(widget, key)
+        qtbot.wait(100)
+        assert window.snapshot is fit, f"a bare key typed into {type(widget).__name__} stepped or reset EM"
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus, timeout=2000)
+    QTest.keyClick(window.canvas, Qt.Key.Key_R)
+    assert window.snapshot is None  # and R resets
