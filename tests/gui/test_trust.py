@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtGui import QAction
 
-from gmm_desktop.core import datasets
+from gmm_desktop.io import datasets, generator
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import DONE
 
@@ -55,7 +55,7 @@ def test_no_ghost_of_the_old_fit_after_new_data_loads(qtbot, window, tmp_path, c
     before = component_colour_mask(screen_pixels(window, window.canvas), 4)
     assert before.sum() > 500  # the check below can fail: the fit's colours are on screen now
 
-    other = datasets.generate("small", centers=np.array(centers), seed=4)
+    other = generator.generate("small", centers=np.array(centers), seed=4)
     path = tmp_path / "other.csv"
     datasets.write_csv(other, path)
     assert window.load_data(path)
@@ -78,7 +78,7 @@ def test_default_view_frames_the_data_with_a_small_margin(qtbot, window, tmp_pat
     """Issue 11.6: data spanning x -2.5...6 was shown on -13...25 (the old fit's rings were framed too)."""
     place_means(qtbot, window, NOTEBOOK_START)
     converge(qtbot, window)
-    other = datasets.generate("small", centers=np.array([[-1.0, 0.0], [4.5, 1.0]]), seed=2)
+    other = generator.generate("small", centers=np.array([[-1.0, 0.0], [4.5, 1.0]]), seed=2)
     path = tmp_path / "narrow.csv"
     datasets.write_csv(other, path)
     assert window.load_data(path)
