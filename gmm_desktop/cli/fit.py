@@ -28,7 +28,7 @@ def run(args) -> int:
     """Run ``fit``; returns the exit status."""
     from gmm_desktop.core.em import EMFitter
     from gmm_desktop.core.init import initial_params
-    from gmm_desktop.io.datasets import parse_points
+    from gmm_desktop.io.datasets import describe_columns, parse_points
     from gmm_desktop.io.model_io import save_model
 
     check_output(args.output)
@@ -69,11 +69,12 @@ def run(args) -> int:
                 "reg_covar": args.reg_covar, "init": init, "seed": args.seed}
     save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,
                settings=settings, feature_names=data.feature_names, source=data.source,
-               log_likelihood=snap.log_likelihood)
+               log_likelihood=snap.log_likelihood, label_column=data.label_name)
     state = "converged" if snap.converged else "did not converge"
     its = "iteration" if snap.iteration == 1 else "iterations"
     print(f"{state} after {snap.iteration} {its}: log-likelihood {snap.log_likelihood:.6f} "
-          f"({k} components, {args.covariance_type}, {X.shape[0]} points) -> {args.output}")
+          f"({k} components, {args.covariance_type}, {X.shape[0]} points; {describe_columns(data)}) "
+          f"-> {args.output}")
     if snap.collapsed:
         print(f"warning: components {', '.join(map(str, snap.collapsed))} collapsed "
               "(tiny weight or a covariance at reg_covar); try fewer components", file=sys.stderr)

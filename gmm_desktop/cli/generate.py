@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     gen = sub.add_parser("generate", help="write a synthetic data set (CSV: x,y,label)")
     gen.add_argument("--preset", choices=["small", "medium", "large"], default="medium",
                      help="105, 1,050 or 10,500 points")
-    gen.add_argument("--centers", help='cluster centres, e.g. "1,-1;5,5;8,7;10,0" (the default)')
+    gen.add_argument("--centers", help='cluster centers, e.g. "1,-1;5,5;8,7;10,0" (the default)')
     gen.add_argument("--n-samples", type=positive_int, help="number of points (overrides --preset)")
     gen.add_argument("--seed", type=seed_int, default=0, help="the same seed gives the same file")
     gen.add_argument("-o", "--output", required=True, metavar="DATA.csv")
@@ -23,8 +23,8 @@ def run(args) -> int:
     from gmm_desktop.io.generator import generate
 
     check_output(args.output)
-    centers = parse_points(args.centers, what="centres") if args.centers else None
+    centers = parse_points(args.centers, what="centers") if args.centers else None
     data = generate(args.preset, centers=centers, seed=args.seed, n_samples=args.n_samples)
     write_csv(data, args.output)
-    print(f"wrote {data.X.shape[0]} points around {len(data.true_centers)} centres to {args.output}")
+    print(f"wrote {data.X.shape[0]} points around {len(data.true_centers)} centers to {args.output}")
     return 0

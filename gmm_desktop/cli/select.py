@@ -47,6 +47,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Run ``select``: fit the grid, write the chosen model (and the table), print one summary line."""
+    from gmm_desktop.io.datasets import describe_columns
     from gmm_desktop.io.model_io import save_model
     from gmm_desktop.io.selection_table import write_selection_table
 
@@ -74,7 +75,7 @@ def run(args) -> int:
             raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
     save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
                settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
-               log_likelihood=best.log_likelihood)
+               log_likelihood=best.log_likelihood, label_column=data.label_name)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if best.collapsed:
@@ -84,5 +85,6 @@ def run(args) -> int:
     state = "converged" if best.converged else "did not converge"
     print(f"chose {best.k} components ({best.covariance_type}) by {args.criterion.upper()} "
           f"{best.criterion_value(args.criterion):.6f} among {n_ok} candidates: log-likelihood "
-          f"{best.log_likelihood:.6f}, {state} after {best.n_iter} iterations (seed {best.seed}) -> {args.output}")
+          f"{best.log_likelihood:.6f}, {state} after {best.n_iter} iterations (seed {best.seed}; "
+          f"{describe_columns(data)}) -> {args.output}")
     return 0

@@ -33,7 +33,12 @@ RESP_INTERVAL_S = 1.0 / 15.0
 #: EM on large data uses every core but one: the event loop keeps a core to itself.
 EM_THREADS = max(1, (os.cpu_count() or 1) - 1)
 #: How much nicer than the GUI thread the background EM threads are on Linux (nice 0 normal, 19 lowest).
-BACKGROUND_NICE = 10
+#: Small on purpose: a nice value competes with every process on the machine, not just with our
+#: GUI thread. At +10 (CFS weight 110 against 1,024) a busy machine starved the Find K sweep: 60
+#: fits took minutes in the window against seconds headless (docs/performance.md, "Find K under
+#: load"). At +2 (weight 655) the GUI thread still wins a shared core, and the sweep keeps at least
+#: about two thirds of the headless pace whatever else runs.
+BACKGROUND_NICE = 2
 
 _controllers: set["EMController"] = set()
 

@@ -24,6 +24,8 @@ Lifetime
 
 from __future__ import annotations
 
+import time
+
 import math
 
 import numpy as np
@@ -59,6 +61,21 @@ _TABLE_HEADER = ("K", "covariance", "BIC", "AIC", "log-likelihood", "note")
 def default_k_max(n_samples: int) -> int:
     """The default largest K: ``min(10, n_samples)`` (at least 1)."""
     return max(1, min(DEFAULT_K_MAX, int(n_samples)))
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def progress_text(done: int, total: int, elapsed: float) -> str:
+    """The progress bar's text: fits done, time elapsed and (once a fit is done) an estimate of
+    the time left at the pace so far, e.g. ``"12 / 60 fits · 0:05 elapsed · about 0:20 left"``."""
+    text = f"{done} / {total} fits · {_clock(elapsed)} elapsed"
+    if 0 < done < total:
+        text += f" · about {_clock(elapsed / done * (total - done))} left"
+    return text
 
 
 def best_of(candidates, criterion: str):
@@ -418,6 +435,7 @@ class FindKDialog(QDialog):
         self.adopted = None
         self._phase = "idle"  # idle | running | done | cancelled | failed
         self._X = None
+        self._started = time.monotonic()  # of the sweep running or last run
         self._build()
         self._on_data_changed(session.dataset)
 
@@ -591,6 +609,8 @@ class FindKDialog(QDialog):
         self.table.setRowCount(0)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("%v / %m fits")
+        self._started = time.monotonic()
         self.progress_bar.setTextVisible(True)
         self._set_phase("running", "Starting…")
         self._update_settings_label()
@@ -652,6 +672,7 @@ class FindKDialog(QDialog):
     def _on_sweep_progressed(self, done: int, total: int) -> None:
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(progress_text(done, total, time.monotonic() - self._started))
         if self._phase == "running" and self.cancel_button.isEnabled():
             self.status_label.setText(f"Fitting… {done} of {total} fits done")
 

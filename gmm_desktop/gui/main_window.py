@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import os
 import sys
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,8 @@ from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit,
-    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSplitter, QStyle, QTextEdit, QVBoxLayout, QWidget,
+    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSizePolicy, QSplitter, QStatusBar, QStyle, QTextEdit,
+    QVBoxLayout, QWidget,
 )
 
 from gmm_desktop.io import datasets, generator, model_io
@@ -79,7 +82,8 @@ class MainWindow(QMainWindow):
         self.banner = CollapseBanner(self.session)
         self._store = settings_store()
         self._last_dir = str(self._store.value("paths/last_dir", str(Path.home())))
-        self._model_path: str | None = None
+        self._model_path: str | None = None  # the model file last opened or saved (a starting folder)
+        self._fit_file: _FitFile | None = None  # the file the fit on screen came from, if any
         self._kmeanspp_seed = 0
         self._create_actions()
         self._create_menus_and_toolbar()
@@ -175,19 +179,24 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("mainToolBar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.actionOpenData, self.actionGenerateData, None, self.actionRun, self.actionPause,
-                       self.actionStep, self.actionReset, None, self.actionUndo, self.actionRedo,
-                       self.actionClearMeans, None, self.actionOpenModel, self.actionSaveModel):
+        # the files first, so that a narrow window (1024 px) never hides Open/Save model behind »;
+        # Undo, Redo and Clear as icons alone (their tooltips name them and their keys)
+        for action in (self.actionOpenData, self.actionGenerateData, self.actionOpenModel, self.actionSaveModel,
+                       None, self.actionRun, self.actionPause, self.actionStep, self.actionReset, None,
+                       self.actionUndo, self.actionRedo, self.actionClearMeans):
             if action is None:
                 toolbar.addSeparator()
             else:
                 toolbar.addAction(action)
+        for action in (self.actionUndo, self.actionRedo, self.actionClearMeans):
+            toolbar.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         em_menu = next(a.menu() for a in bar.actions() if a.menu() is not None and a.text() == "E&M")
         em_menu.addSeparator()
         em_menu.addAction(self.actionFindK)
         toolbar.insertAction(toolbar.actions()[toolbar.actions().index(self.actionReset) + 1], self.actionFindK)
 
     def _create_status_bar(self) -> None:
+        self.setStatusBar(_StatusBar(self))
         self._status = {}
         self._ari_of = None  # the fitted labels whose ARI is on screen
         for name in ("state", "iteration", "log_likelihood", "change", "points", "ari"):
@@ -196,13 +205,8 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
             self._status[name] = label
-        self.statusBar().messageChanged.connect(self._on_status_message)
-
-    def _on_status_message(self, text: str) -> None:
-        """A passing message ("Saved the model to ...") gets the room of the lesser fields while it
-        shows; squeezed by all of them it was cut off mid-word."""
-        for name in ("change", "points", "ari"):
-            self._status[name].setVisible(not text)
+        # while a passing message shows, the change of log-likelihood (the least needed field) makes room
+        self.statusBar().messageChanged.connect(lambda text: self._status["change"].setVisible(not text))
 
     def _create_layout(self) -> None:
         left = QWidget()
@@ -219,6 +223,10 @@ class MainWindow(QMainWindow):
         self._right.addWidget(self.loglik_plot)
         self._right.addWidget(scroll)
         self._right.setSizes([300, 420])
+        self._right.setStretchFactor(0, 1)  # a taller window gives the plot the room, the panel keeps its own
+        self._right.setStretchFactor(1, 0)
+        self._panel_scroll = scroll
+        self._panel_fitted = False
         self._splitter = QSplitter(Qt.Orientation.Horizontal)
         self._splitter.setObjectName("mainSplitter")
         self._splitter.addWidget(left)
@@ -300,8 +308,8 @@ class MainWindow(QMainWindow):
             return False
         self._last_dir = str(Path(path).resolve().parent)
         self._set_dataset(dataset)
-        if dataset.n_dropped:
-            self.statusBar().showMessage(f"Skipped {dataset.n_dropped:,} rows with invalid values", 8000)
+        skipped = f"; skipped {dataset.n_dropped:,} rows with invalid values" if dataset.n_dropped else ""
+        self.statusBar().showMessage(f"Opened {dataset.source}: {datasets.describe_columns(dataset)}{skipped}", 10000)
         return True
 
     def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True, n_samples=None) -> bool:
@@ -310,7 +318,7 @@ class MainWindow(QMainWindow):
         try:
             dataset = generator.generate(preset, centers=centers, seed=seed, n_samples=n_samples)
             if dataset.n_features != 2:
-                raise DataError("the app draws two features: give centres with two coordinates, such as 1,-1; 5,5")
+                raise DataError("the app draws two features: give centers with two coordinates, such as 1,-1; 5,5")
             means = generator.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None
         except DataError as exc:
             self._show_error("Could not generate the data", str(exc))
@@ -330,15 +338,96 @@ class MainWindow(QMainWindow):
         try:
             model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace_to_cursor(),
                                 converged=snap.converged, settings=settings, X=session.dataset.X,
-                                feature_names=session.dataset.feature_names, source=session.dataset.source)
+                                feature_names=session.dataset.feature_names, source=session.dataset.source,
+                                label_column=session.dataset.label_name)
         except GMMError as exc:
             self._show_error("Could not save the model", str(exc))
             return False
         session.mark_saved()
         self._model_path = os.fspath(path)
+        self._fit_file = self._current_fit_file(path)
         self._last_dir = str(Path(path).resolve().parent)
         self.statusBar().showMessage(f"Saved the model to {Path(path).name}", 6000)
         return True
+
+    # -- Save and Save As (issue 11.1: Ctrl+S once wrote an iris fit over another model's file)
+    def save_target(self) -> str | None:
+        """The file Save (Ctrl+S) writes back to without asking: the one this very fit was opened
+        from or saved to, on the same data and from the same start. None: Save asks for a name."""
+        record = self._fit_file
+        if record is None or self.session.snapshot is None or not self._is_this_fit(record):
+            return None
+        return record.path
+
+    def save(self, path=None, replace: bool | None = None) -> bool:
+        """What Save (Ctrl+S, the toolbar's Save) does: write back to :meth:`save_target`, or else
+        as :meth:`save_as` (``path`` and ``replace`` are its answers; None asks)."""
+        target = self.save_target()
+        if target is not None:
+            return self.save_model(target)
+        return self.save_as(path, replace)
+
+    def save_as(self, path=None, replace: bool | None = None) -> bool:
+        """Save the fit under a name (Save As…, Ctrl+Shift+S).
+
+        Parameters
+        ----------
+        path : str, os.PathLike or None
+            Where to save; None asks with a file dialog (``_ask_save_path``).
+        replace : bool or None
+            The answer to "replace it?" when ``path`` is an existing file holding another model
+            (or something that is not this fit's model); None asks (``_confirm_replace``).
+            Writing over this very fit's own file is never asked about.
+        """
+        if self.session.snapshot is None:
+            return self.save_model(path or "")  # explains that there is nothing to save
+        if path is None:
+            path = self._ask_save_path()
+            if not path:
+                return False
+        why = self._replacing_another_model(path)
+        if why is not None:
+            if replace is None:
+                replace = self._confirm_replace(path, why)
+            if not replace:
+                self.statusBar().showMessage(f"Not saved: {Path(path).name} was kept as it was", 8000)
+                return False
+        return self.save_model(path)
+
+    def _current_fit_file(self, path) -> "_FitFile":
+        session = self.session
+        return _FitFile(os.path.abspath(os.fspath(path)), session.dataset, _data_sha256(session.dataset.X),
+                        session.initial)
+
+    def _is_this_fit(self, record: "_FitFile") -> bool:
+        """Whether the fit on screen is the one ``record`` describes: same data, same start."""
+        session = self.session
+        if session.dataset is not record.dataset and _data_sha256(session.dataset.X) != record.sha256:
+            return False
+        return _same_params(session.initial, record.initial)
+
+    def _replacing_another_model(self, path) -> str | None:
+        """Why writing ``path`` needs a yes (it exists and does not hold this very fit), or None."""
+        target = Path(path)
+        if not target.exists():
+            return None
+        if self._fit_file is not None and os.path.abspath(target) == self._fit_file.path \
+                and self._is_this_fit(self._fit_file):
+            return None  # this fit's own file
+        try:
+            other = model_io.load_model(target)
+        except GMMError:
+            return f"{target.name} exists and is not a model file this app can read."
+        snap = self.session.snapshot
+        if (other.data.get("sha256") == _data_sha256(self.session.dataset.X)
+                and _same_params(other.params, snap.params)):
+            return None  # it holds this very model already
+        source = other.data.get("source") or "unknown data"
+        n = other.data.get("n_samples")
+        fitted_on = f"{n:,} points of {source}" if isinstance(n, int) else source
+        return (f"{target.name} holds another model: {other.params.n_components} components "
+                f"({other.params.covariance_type}) fitted on {fitted_on}. Saving replaces it with this "
+                f"fit of {snap.params.n_components} components on {self.session.dataset.source}.")
 
     def open_model(self, path) -> bool:
         """Open a model file over the current data; EM continues from its parameters."""
@@ -367,6 +456,7 @@ class MainWindow(QMainWindow):
                                           start=model.params))
         self.session.mark_saved()
         self._model_path = os.fspath(path)
+        self._fit_file = self._current_fit_file(path)
         self._last_dir = str(Path(path).resolve().parent)
         self.statusBar().showMessage(
             f"Opened {Path(path).name} ({model.params.n_components} components): Run or Step continues EM from it",
@@ -394,6 +484,27 @@ class MainWindow(QMainWindow):
         else:  # an error while the window is being built: show it over the window, once shown
             QTimer.singleShot(0, box.open)
 
+    def _ask_save_path(self) -> str:
+        """Ask where to save the model (a file dialog); '' when cancelled."""
+        start = self._model_path or os.path.join(self._last_dir, "model.json")
+        # we ask about replacing ourselves (only when the file holds another model), not the dialog
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", start, MODEL_FILTER,
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path and not Path(path).suffix:
+            path += ".json"  # so that Open model (which lists *.json) finds it again
+        return path
+
+    def _confirm_replace(self, path, why: str) -> bool:
+        """Ask before writing over a file that holds another model; True to replace it."""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace the model file?",
+                          f"{why}\n\nReplace {Path(path).name}?", buttons.Cancel, self)
+        box.setObjectName("replaceModelBox")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(buttons.Cancel)
+        box.exec()
+        return box.clickedButton() is replace
+
     def _choose_columns(self, names: list[str], source: str) -> list[str] | None:
         dialog = ColumnsDialog(names, source, self)
         return dialog.columns() if dialog.exec() else None
@@ -412,7 +523,9 @@ class MainWindow(QMainWindow):
     def _set_dataset(self, dataset) -> None:
         self.undo_stack.clear()
         self.session.set_dataset(dataset)
-        self._status["points"].setText(f"{dataset.n_samples:,} points")
+        label = f" · truth: {dataset.label_name}" if dataset.label_name else ""
+        self._status["points"].setText(f"{dataset.n_samples:,} points{label}")
+        self._status["points"].setToolTip(datasets.describe_columns(dataset).capitalize())
         self.setWindowTitle(f"GMM desktop — {dataset.source}")
 
     def _load_array(self, data) -> bool:
@@ -467,16 +580,10 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def _on_save_model_triggered(self) -> bool:
-        if self._model_path is not None and self.session.snapshot is not None:
-            return self.save_model(self._model_path)
-        return self._on_save_model_as_triggered()
+        return self.save()
 
     def _on_save_model_as_triggered(self) -> bool:
-        start = self._model_path or os.path.join(self._last_dir, "model.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", start, MODEL_FILTER)
-        if path and not Path(path).suffix:
-            path += ".json"  # so that Open model (which lists *.json) finds it again
-        return bool(path) and self.save_model(path)
+        return self.save_as()
 
     def _on_export_canvas_triggered(self) -> None:
         self._export_with_dialog(self.canvas, "canvas.png")
@@ -594,7 +701,9 @@ class MainWindow(QMainWindow):
         elif snap.labels is not None and snap.labels is not self._ari_of:  # once per set of labels
             self._ari_of = snap.labels
             ari = adjusted_rand_index(labels, snap.labels)
-            self._status["ari"].setText(f"ARI vs true labels {ari:.3f}")
+            self._status["ari"].setText(f"ARI vs truth {ari:.3f}")
+            self._status["ari"].setToolTip("Adjusted Rand index of the fit's clusters against the true labels "
+                                           f"({self.session.dataset.label_name or 'label'}): 1 is a perfect match")
         # else: a snapshot without labels (EM on large data sends them a few times a second)
         # keeps the newest ARI on screen rather than blanking it between those snapshots
 
@@ -647,6 +756,20 @@ class MainWindow(QMainWindow):
         self.panel.save(store)
         store.sync()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._panel_fitted:
+            self._panel_fitted = True
+            self._fit_side_panel()
+
+    def _fit_side_panel(self) -> None:
+        """Give the settings panel the height it needs (no scroll bar at 1024 x 768), and the
+        log-likelihood plot the rest, at least 160 px."""
+        total = sum(self._right.sizes())
+        need = self.panel.sizeHint().height() + 2 * self._panel_scroll.frameWidth()
+        plot = max(160, total - need)
+        self._right.setSizes([plot, max(0, total - plot)])
+
     def event(self, event) -> bool:
         # Qt asks (ShortcutOverride, passed up from the focus widget) before a key becomes a
         # shortcut; accepting it gives the key to the focus widget: N typed in a field is an "n",
@@ -666,6 +789,99 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.session.controller.shutdown()
         super().closeEvent(event)
+
+
+class _ElidedLabel(QLabel):
+    """One line of text cut with "…" to the room it is given (the whole text in its tooltip), so
+    that a long message never runs into the widgets beside it nor pushes them away."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text if text else "")
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = max(0, self.contentsRect().width())
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room))
+
+
+class _StatusBar(QStatusBar):
+    """The status bar: passing messages ("Saved the model to ...") go in a label of their own on
+    the left, cut to fit, while the permanent fields (state, iteration, log-likelihood, points,
+    ARI) keep their room on the right. (QStatusBar drew long messages under the fields: "File
+    →Paused"; hiding fields to make room lost the point count and the ARI.)"""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.message_label = _ElidedLabel(self)
+        self.message_label.setObjectName("status_message")
+        self.message_label.setContentsMargins(4, 0, 8, 0)
+        self.addWidget(self.message_label, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clearMessage)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        self.message_label.set_full_text(text)
+        if timeout > 0:
+            self._timer.start(timeout)
+        else:
+            self._timer.stop()
+        self.messageChanged.emit(text)
+
+    def clearMessage(self) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()
+        if self.message_label.full_text():
+            self.message_label.set_full_text("")
+            self.messageChanged.emit("")
+
+    def currentMessage(self) -> str:  # noqa: N802 - Qt's name
+        return self.message_label.full_text()
+
+
+@dataclass(frozen=True, eq=False)
+class _FitFile:
+    """The model file a fit came from (opened or saved): Save writes back to it only while the fit
+    on screen is still that fit (same data, same start parameters)."""
+
+    path: str
+    dataset: object
+    sha256: str
+    initial: object  # GMMParams or None
+
+
+_sha_cache: list = [lambda: None, ""]  # (weak reference to the array last hashed, its hash)
+
+
+def _data_sha256(X) -> str:
+    """The model file's hash of ``X``, computed once per array (50 ms at a million points)."""
+    if _sha_cache[0]() is not X:
+        _sha_cache[:] = [weakref.ref(X), datasets.data_sha256(X)]
+    return _sha_cache[1]
+
+
+def _same_params(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if a is b:
+        return True
+    return (a.covariance_type == b.covariance_type and a.means.shape == b.means.shape
+            and np.allclose(a.weights, b.weights, rtol=1e-9, atol=1e-12)
+            and np.allclose(a.means, b.means, rtol=1e-9, atol=1e-12)
+            and np.allclose(a.covariances, b.covariances, rtol=1e-9, atol=1e-12))
 
 
 #: Widgets that take typed keys: a bare letter or Space pressed in one is theirs, never a shortcut.

@@ -74,6 +74,9 @@ class Dataset:
         ``label_names[i]`` is the text of label ``i`` when the label column held text.
     n_dropped : int
         Rows left out by ``drop_invalid=True``.
+    label_name : str or None
+        The column the labels came from: the one named ``label``, or else the file's first column
+        of text (``species``); never a feature. None without labels from a file.
     """
 
     X: np.ndarray
@@ -84,6 +87,7 @@ class Dataset:
     all_feature_names: list[str] | None = None
     label_names: list[str] | None = None
     n_dropped: int = 0
+    label_name: str | None = None
 
     @property
     def n_samples(self) -> int:
@@ -92,6 +96,14 @@ class Dataset:
     @property
     def n_features(self) -> int:
         return int(self.X.shape[1])
+
+
+def describe_columns(dataset: Dataset) -> str:
+    """Which columns are the features and which the label, for a summary line or the status bar:
+    ``"features 'sepal length', 'sepal width'; label 'species'"`` (``"no label"`` without one)."""
+    features = ", ".join(repr(n) for n in dataset.feature_names)
+    label = f"label {dataset.label_name!r}" if dataset.label_name else "no label column"
+    return f"feature{_s(len(dataset.feature_names))} {features}; {label}"
 
 
 def parse_points(text: str, n_features: int | None = None, what: str = "means") -> np.ndarray:
@@ -283,6 +295,12 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Datas
     if columns is None and len(default) < 2:
         raise DataError(_too_few_numeric_message(table))
     selected = _select_columns(columns, table.names, default, name)
+    if table.label_is_text and table.label_col in selected:
+        raise DataError(
+            f"{name}: {table.describe(table.label_col)} holds text, not numbers: it is the label "
+            f"(ground truth), never a feature; choose columns of numbers "
+            f"({', '.join(repr(table.names[j]) for j in table.numeric)})"
+        )
     label_col = table.label_col if table.label_col not in selected else None
     X, text_bad = _convert_columns(table, selected)
     bad = text_bad | ~np.isfinite(X)
@@ -325,6 +343,7 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Datas
         all_feature_names=[table.names[j] for j in table.numeric],
         label_names=label_names,
         n_dropped=n_dropped,
+        label_name=None if label_col is None else table.names[label_col],
     )
 
 
@@ -426,7 +445,8 @@ class _TextTable:
     """The data rows of a text data file, each of ``len(names)`` cells, split block by block.
 
     ``lines[i]`` is the 1-based line number of data row ``i``; ``numeric`` lists the columns
-    holding at least one number, except the label column.
+    holding at least one number, except the label column: the column named ``label``, or else
+    the first column of text (no number in any cell, not all empty), such as iris's ``species``.
     """
 
     def __init__(self, name, names, has_header, delimiter, lines, data, label_col):
@@ -440,6 +460,14 @@ class _TextTable:
             if not undecided:
                 break
         self.numeric = sorted(numeric)
+        self.label_is_text = False
+        if label_col is None:  # no column named "label": the first column of text is the label
+            text = [j for j in range(n_cols) if j not in numeric]
+            for _, cells in self.blocks():
+                filled = [j for j in text if any(c.strip() for c in cells[j::n_cols])]
+                if filled:
+                    self.label_col, self.label_is_text = filled[0], True
+                    break
 
     def blocks(self):
         """Yield ``(first_row, cells)``: the cells of a block of rows, row by row.

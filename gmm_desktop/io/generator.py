@@ -84,6 +84,7 @@ def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=
         source=f"generated ({what}, seed {seed})",
         true_centers=np.array(centers, dtype=np.float64),
         all_feature_names=list(names),
+        label_name="label",  # the column write_csv gives the labels
     )
 
 
@@ -126,7 +127,7 @@ def _as_centers(centers) -> np.ndarray:
         ) from None
     if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] < 2:
         raise DataError(
-            f"centers must have shape (n_centers, n_features) with at least one centre of at least "
+            f"centers must have shape (n_centers, n_features) with at least one center of at least "
             f'two coordinates, not shape {c.shape}: write them as "x1,y1;x2,y2"'
         )
     if not np.all(np.isfinite(c)):

@@ -81,6 +81,7 @@ def model_to_dict(
     feature_names=None,
     source: str = "",
     log_likelihood: float | None = None,
+    label_column: str | None = None,
 ) -> dict:
     """The JSON document for a fitted model.
 
@@ -94,6 +95,8 @@ def model_to_dict(
     initial : GMMParams, optional
     trace : sequence of float
         Total log-likelihood after each iteration; ``n_iter`` is its length.
+    label_column : str, optional
+        The data file's ground-truth column (not a feature), recorded as ``data.label_column``.
     """
     from gmm_desktop.core.em import log_likelihood as total_log_likelihood
 
@@ -121,6 +124,8 @@ def model_to_dict(
         "settings": dict(settings or {}),
         "data": {"n_samples": int(X.shape[0]), "sha256": data_sha256(X), "source": str(source)},
     }
+    if label_column is not None:
+        doc["data"]["label_column"] = str(label_column)
     if initial is not None:
         doc["initial"] = _params_json(initial)
     return doc

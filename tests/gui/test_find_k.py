@@ -109,7 +109,8 @@ def test_small_sweep_plots_live_marks_the_best_and_toggles_criterion(qtbot, thre
     assert dialog.table.rowCount() == 4 and dialog.table.item(2, 5).text() == "★ best"
     assert dialog.table.item(2, 0).font().bold() and not dialog.table.item(0, 0).font().bold()
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum() == 4
-    assert dialog.progress_bar.isTextVisible() and dialog.progress_bar.text() == "4 / 4 fits"
+    assert dialog.progress_bar.isTextVisible() and dialog.progress_bar.text().startswith("4 / 4 fits · ")
+    assert "elapsed" in dialog.progress_bar.text()
     assert no_thread_left(dialog)
     np.testing.assert_allclose(dialog.plot.curves["full"].getData()[1], [c.bic for c in result.candidates])
 

@@ -8,6 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtGui import QAction
 
 from gmm_desktop.io import datasets, generator
+from gmm_desktop.io.model_io import load_model
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import DONE
 
@@ -148,3 +149,132 @@ def test_bare_letter_shortcuts_do_not_act_while_a_field_has_the_focus(qtbot, win
     qtbot.waitUntil(window.canvas.hasFocus, timeout=2000)
     QTest.keyClick(window.canvas, Qt.Key.Key_R)
     assert window.snapshot is None  # and R resets
+
+
+# ---------------------------------------------------------------------------------- item 1
+@pytest.fixture
+def lecture_model(qtbot, window, tmp_path):
+    """A converged 4-component fit of the window's data (the small preset), saved as a model file."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    converge(qtbot, window)
+    path = tmp_path / "lecture_model.json"
+    assert window.save_as(path)
+    return path
+
+
+def _no_questions(monkeypatch, window):
+    """Fail if the window asks anything (a name or a yes) from here on."""
+    def ask(*args):
+        raise AssertionError(f"the window asked: {args}")
+    monkeypatch.setattr(window, "_ask_save_path", ask)
+    monkeypatch.setattr(window, "_confirm_replace", ask)
+
+
+def test_ctrl_s_never_writes_another_data_sets_fit_over_the_opened_model(qtbot, window, lecture_model, tmp_path,
+                                                                          monkeypatch):
+    """Issue 11.1: open lecture_model.json, open iris.csv, k-means++, Run, Ctrl+S wrote the new fit
+    over lecture_model.json."""
+    original = lecture_model.read_bytes()
+    assert window.open_model(lecture_model)
+    other = generator.generate("small", centers=np.array([[0.0, 0.0], [6.0, 6.0], [0.0, 6.0]]), seed=5)
+    datasets.write_csv(other, tmp_path / "iris.csv")
+    assert window.load_data(tmp_path / "iris.csv")
+    window.panel.kmeanspp_button.click()
+    qtbot.waitUntil(lambda: window.session.shown is not None, timeout=10000)
+    converge(qtbot, window)
+    assert window.save_target() is None  # this fit did not come from that file
+
+    asked = []
+    monkeypatch.setattr(window, "_ask_save_path", lambda: asked.append("name") or "")  # cancelled
+    window.canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["name"] and lecture_model.read_bytes() == original
+    window.actionSaveModel.trigger()  # the toolbar's Save: the same
+    assert asked == ["name", "name"] and lecture_model.read_bytes() == original
+
+    # a name is given: the file holds another model, so replacing it is confirmed first
+    questions = []
+    monkeypatch.setattr(window, "_ask_save_path", lambda: str(lecture_model))
+    monkeypatch.setattr(window, "_confirm_replace", lambda path, why: questions.append(why) or False)
+    assert not window.save()
+    assert lecture_model.read_bytes() == original
+    assert "holds another model" in questions[0] and "105 points" in questions[0]
+    monkeypatch.setattr(window, "_confirm_replace", lambda path, why: questions.append(why) or True)
+    assert window.save()
+    assert load_model(lecture_model).data["source"] == "iris.csv" and len(questions) == 2
+
+
+def test_save_as_replacing_another_model_takes_the_answer(qtbot, window, lecture_model, tmp_path, monkeypatch):
+    """The non-interactive route of the replace question: ``save_as(path, replace=...)``, both answers."""
+    original = lecture_model.read_bytes()
+    window.actionClearMeans.trigger()
+    place_means(qtbot, window, NOTEBOOK_START[:3])
+    converge(qtbot, window)
+    _no_questions(monkeypatch, window)
+    assert not window.save_as(lecture_model, replace=False)
+    assert lecture_model.read_bytes() == original
+    assert window.save_as(lecture_model, replace=True)
+    assert load_model(lecture_model).params.n_components == 3
+    # a new file, or this very fit's own file, needs no answer at all
+    assert window.save_as(tmp_path / "new.json")
+    assert window.save_as(tmp_path / "new.json")
+
+
+def test_ctrl_s_writes_back_silently_to_the_file_this_fit_came_from(qtbot, window, lecture_model, monkeypatch):
+    """Open a model on the data it was fitted on, go on with EM: Save writes back, asking nothing."""
+    window.actionClearMeans.trigger()
+    assert window.open_model(lecture_model)
+    assert window.save_target() == str(lecture_model.resolve())
+    _no_questions(monkeypatch, window)
+    with qtbot.waitSignal(window.session.controller.iterated, timeout=10000):
+        window.actionStep.trigger()
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert load_model(lecture_model).n_iter == window.snapshot.iteration
+    # a new start (another K) is another fit: Save asks again
+    window.actionDeleteMean.trigger()
+    assert window.save_target() is None
+
+
+def test_save_as_is_always_there(window):
+    action = window.findChild(QAction, "actionSaveModelAs")
+    assert action is not None and action.shortcut().toString() == "Ctrl+Shift+S"
+    file_menu = window.menuBar().actions()[0].menu()
+    assert action in file_menu.actions()
+
+
+# ---------------------------------------------------------------------------------- item 5
+def test_the_window_uses_a_text_column_as_the_label_and_says_so(qtbot, window, tmp_path, monkeypatch):
+    """Issue 11.5: iris's ``species`` (text) was used as a feature in one path; the window now
+    offers only the numeric columns, takes ``species`` as the truth, and says so."""
+    rng = np.random.default_rng(1)
+    rows = [",".join(f"{v:.3f}" for v in rng.normal(3.0 * k, 0.4, size=4)) + f",{name}"
+            for k, name in enumerate(("setosa", "versicolor", "virginica")) for _ in range(40)]
+    path = tmp_path / "iris.csv"
+    path.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n" + "\n".join(rows) + "\n")
+    offered = []
+    monkeypatch.setattr(type(window), "_choose_columns",
+                        lambda _self, names, source: offered.append(names) or ["petal_length", "petal_width"])
+    assert window.load_data(path)
+    assert offered == [["sepal_length", "sepal_width", "petal_length", "petal_width"]]  # never species
+    data = window.session.dataset
+    assert data.feature_names == ["petal_length", "petal_width"] and data.label_name == "species"
+    assert "label species" in window._status["points"].text()
+    assert "'petal_length', 'petal_width'" in window._status["points"].toolTip()
+    assert "label 'species'" in window.statusBar().currentMessage()
+    assert window.panel.truth_check.isEnabled()  # the species are the true clusters
+    window.panel.kmeanspp_button.click()
+    qtbot.waitUntil(lambda: window.session.shown is not None, timeout=10000)
+    converge(qtbot, window)
+    assert window.save_as(tmp_path / "iris.json")
+    model = load_model(tmp_path / "iris.json")
+    assert model.feature_names == ["petal_length", "petal_width"] and model.data["label_column"] == "species"
+
+
+# ---------------------------------------------------------------------------------- item 7
+def test_find_k_progress_shows_elapsed_and_remaining_time():
+    from gmm_desktop.gui.find_k import progress_text
+
+    assert progress_text(0, 60, 0.4) == "0 / 60 fits · 0:00 elapsed"  # no estimate before the first fit
+    assert progress_text(15, 60, 30.0) == "15 / 60 fits · 0:30 elapsed · about 1:30 left"
+    assert progress_text(60, 60, 125.0) == "60 / 60 fits · 2:05 elapsed"
+    assert progress_text(1, 100, 40.0) == "1 / 100 fits · 0:40 elapsed · about 1:06:00 left"

@@ -619,7 +619,7 @@ def test_the_ari_stays_on_screen_while_large_runs_send_labels_sparingly(qtbot, w
     with qtbot.waitSignal(window.session.state_changed, timeout=10000, check_params_cb=lambda s: s != RUNNING):
         window.actionRun.trigger()
     assert any(not has_labels for has_labels, _ in shown)  # frames without labels did happen
-    assert all(text.startswith("ARI vs true labels") for _, text in shown)
+    assert all(text.startswith("ARI vs truth ") for _, text in shown)
 
 
 def test_ellipse_outlines_are_opaque_and_only_the_1_sigma_ring_is_wide(qtbot, window):

@@ -92,7 +92,7 @@ def test_generate_any_dimension_and_text_centers():
         ({"preset": "huge"}, "unknown preset 'huge': choose small (105 points)"),
         ({"centers": [[1, 2, 3], [4, 5]]}, "centers must be a list of points"),
         ({"centers": [1, 2]}, "at least two coordinates"),
-        ({"centers": np.zeros((0, 2))}, "at least one centre"),
+        ({"centers": np.zeros((0, 2))}, "at least one center"),
         ({"centers": [[1, np.nan]]}, "finite"),
         ({"centers": "1,2;x,y"}, "center 2 'x,y' is not two numbers"),
         ({"n_samples": 0}, "between 1 and"),
