@@ -461,7 +461,8 @@ class _TextTable:
                 break
         self.numeric = sorted(numeric)
         self.label_is_text = False
-        if label_col is None:  # no column named "label": the first column of text is the label
+        if label_col is None and numeric:  # no column named "label": the first column of text is
+            # the label (not when no column holds numbers: that is a file of decimal commas, say)
             text = [j for j in range(n_cols) if j not in numeric]
             for _, cells in self.blocks():
                 filled = [j for j in text if any(c.strip() for c in cells[j::n_cols])]

@@ -258,7 +258,7 @@ def test_the_window_uses_a_text_column_as_the_label_and_says_so(qtbot, window, t
     assert offered == [["sepal_length", "sepal_width", "petal_length", "petal_width"]]  # never species
     data = window.session.dataset
     assert data.feature_names == ["petal_length", "petal_width"] and data.label_name == "species"
-    assert "label species" in window._status["points"].text()
+    assert "truth: species" in window._status["points"].text()
     assert "'petal_length', 'petal_width'" in window._status["points"].toolTip()
     assert "label 'species'" in window.statusBar().currentMessage()
     assert window.panel.truth_check.isEnabled()  # the species are the true clusters

@@ -413,7 +413,7 @@ def test_unknown_extension(tmp_path):
             "name,x\nal,1\nbo,2\n",
             [
                 "alltext.csv has only one column of numbers (column 'x')",
-                "column 'name' ('al' on line 2) holds no numbers",
+                "column 'name' is the ground-truth label, not a feature",
             ],
         ),
         (
@@ -474,8 +474,8 @@ def test_unknown_columns_and_bad_choices(tmp_path):
     path = write(tmp_path, "n.csv", "name,x,y\nal,1,2\n")
     refused(
         path,
-        "n.csv: line 2, column 'name': 'al' is not a number, and this column holds no "
-        "numbers at all",
+        "n.csv: column 'name' holds text, not numbers: it is the label (ground truth), never a "
+        "feature; choose columns of numbers ('x', 'y')",
         columns=["name", "x"],
     )
 
