@@ -676,22 +676,34 @@ def test_fitted_means_appear_after_a_step_and_over_the_initial_ones(qtbot, windo
     qtbot.waitUntil(lambda: window.canvas._snapshot is window.snapshot, timeout=2000)
     assert len(window.canvas._fitted_means.data) == 4
     assert window.canvas._fitted_means.zValue() > window.canvas._placed_means.zValue()
-    assert window.canvas._fitted_means.acceptedMouseButtons() == Qt.MouseButton.NoButton  # drags reach the x
+    # left clicks on a fitted mean are its own (issue 11.2: they added a component); drags reach the x
+    assert window.canvas._fitted_means.acceptedMouseButtons() == Qt.MouseButton.LeftButton
 
 
 def test_a_status_message_is_not_cut_off(qtbot, window, tmp_path):
-    window.resize(950, 700)  # a laptop's half screen
+    """Issue 11.6: a long message ran into the fields ("File →Paused") or pushed the point count and
+    the ARI away. Now it has a label of its own left of the fields: whole when there is room, cut
+    with "…" (the whole text in its tooltip) when not, never over a field, and the fields stay."""
+    name = "a-model-file-with-a-rather-long-name.json"
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window)
-    name = "a-model-file-with-a-rather-long-name.json"
-    assert window.save_model(tmp_path / name)
     bar = window.statusBar()
-    qtbot.waitUntil(lambda: name in bar.currentMessage(), timeout=2000)
-    shown = sum(w.sizeHint().width() for w in window._status.values() if w.isVisible())
-    needed = bar.fontMetrics().horizontalAdvance(bar.currentMessage())
-    assert shown + needed < bar.width()  # the message fits beside the fields still shown
+    for width, whole in ((1280, True), (950, False)):  # a wide window, and a laptop's half screen
+        window.resize(width, 700)
+        assert window.save_model(tmp_path / name)
+        qtbot.waitUntil(lambda: name in bar.currentMessage(), timeout=2000)
+        qtbot.wait(50)  # the layout has settled
+        label = bar.message_label
+        assert (label.text() == bar.currentMessage()) == whole
+        assert label.toolTip() == bar.currentMessage()
+        assert label.text().endswith("…") != whole
+        fields = [w for w in window._status.values() if w.isVisible()]
+        assert window._status["points"] in fields and window._status["state"] in fields
+        left_of_fields = min(w.geometry().left() for w in fields)
+        assert label.geometry().right() < left_of_fields  # never under a field
+        assert all(w.width() >= w.sizeHint().width() for w in fields)  # none squeezed
     bar.clearMessage()
-    assert window._status["ari"].isVisible() and window._status["change"].isVisible()
+    assert window._status["change"].isVisible()
 
 
 def test_a_fitter_that_cannot_be_rebuilt_leaves_no_old_fit_drawn(qtbot, window, errors, monkeypatch):
