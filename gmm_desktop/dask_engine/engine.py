@@ -1,0 +1,346 @@
+"""EM over a Dask cluster: a map of the core's block statistics over the chunks, a tree reduction.
+
+One iteration:
+
+1. the client broadcasts the current parameters to every worker (``client.scatter(...,
+   broadcast=True)``: a few KB);
+2. every chunk computes its log-likelihood and M-step statistics where it is read (the map);
+3. dask's tree reduction (``dask.bag`` ``reduction``, ``split_every`` at a time) sums them;
+4. the client runs the M-step on the sum, and the convergence test on the summed log-likelihood.
+
+Only values whose size is independent of the number of rows travel to the client. The data stay
+where they are read; they are kept in worker memory (``persist``) only when they fit comfortably
+(half the workers' combined memory limit), otherwise every iteration reads the chunks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+
+import dask
+import dask.bag as db
+import numpy as np
+
+from gmm_desktop.core.errors import DataError, FitError, ParamsError
+from gmm_desktop.core.params import GMMParams, check_covariance_type, compact_from_full
+from gmm_desktop.dask_engine import blocks
+from gmm_desktop.dask_engine.readers import ChunkedData
+
+#: Share of the workers' combined memory limit the data may take and still be persisted.
+PERSIST_FRACTION = 0.5
+#: Default size of the uniform sample k-means++ (or k-means, random) chooses its means on.
+DEFAULT_INIT_SAMPLE = 100_000
+
+
+@dataclass
+class DaskFit:
+    """What :meth:`DaskEngine.fit` returns (the in-memory fitter's final state, in short)."""
+
+    params: GMMParams
+    initial: GMMParams
+    log_likelihood: float
+    trace: list = field(default_factory=list)
+    converged: bool = False
+    n_iter: int = 0
+    collapsed: tuple = ()
+    seconds_per_iteration: list = field(default_factory=list)
+
+
+class DaskEngine:
+    """Exact EM over the chunks of a dask array, on the cluster of ``client``.
+
+    Parameters
+    ----------
+    data : ChunkedData or dask.array.Array of shape (n_samples, n_features)
+    client : distributed.Client
+    persist : bool or None
+        Keep the chunks in worker memory between iterations. ``None`` (default): only if they take
+        at most half of the workers' combined memory limit; else each iteration re-reads them.
+    retries : int
+        Times a failing task is re-run (a worker that dies is handled by the scheduler itself:
+        its tasks run again elsewhere).
+    split_every : int
+        Fan-in of the tree reduction.
+    """
+
+    def __init__(self, data, client, *, persist: bool | None = None, retries: int = 3, split_every: int = 8):
+        self.data = data if isinstance(data, ChunkedData) else ChunkedData(data, [f"col{j}" for j in range(data.shape[1])], "array", "array")
+        self.client = client
+        self.retries = int(retries)
+        self.split_every = int(split_every)
+        arr = self.data.array
+        self.persisted = self._fits_in_memory() if persist is None else bool(persist)
+        if self.persisted:
+            arr = client.persist(arr)
+        self._array = arr
+        self._blocks = list(arr.to_delayed().ravel())
+        self._offsets = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(np.int64)
+        self._summary = None
+        self._round = 0
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def n_samples(self) -> int:
+        return self.data.n_samples
+
+    @property
+    def n_features(self) -> int:
+        return self.data.n_features
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self._blocks)
+
+    def _fits_in_memory(self) -> bool:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        limits = [w.get("memory_limit") or 0 for w in workers]
+        if not limits or any(limit <= 0 for limit in limits):
+            return False  # no limit known: do not guess
+        return self.data.nbytes <= PERSIST_FRACTION * sum(limits)
+
+    # ---------------------------------------------------------------- map + tree reduction
+    def _map_reduce(self, func, *args, name: str):
+        """``sum(func(chunk, *args) for chunk in chunks)``: a map over the chunks and dask's tree reduction."""
+        self._round += 1
+        parts = [dask.delayed(_as_partition)(func, b, *args, dask_key_name=f"{name}-r{self._round}-{i}")
+                 for i, b in enumerate(self._blocks)]
+        total = db.from_delayed(parts).reduction(blocks.add, blocks.add, split_every=self.split_every)
+        future = self.client.compute(total, retries=self.retries)
+        try:
+            return future.result()
+        finally:
+            future.release()
+
+    def _broadcast(self, value):
+        """``value`` sent once to every worker; tasks take the returned future as an argument."""
+        return self.client.scatter(value, broadcast=True, hash=False)
+
+    def _map_reduce_with(self, func, value, *, name: str):
+        future = self._broadcast(value)
+        try:
+            return self._map_reduce(func, future, name=name)
+        finally:
+            future.release()
+
+    # ---------------------------------------------------------------- checks and summaries
+    def summary(self) -> blocks.Summary:
+        """Count, mean, scatter of the data (one pass); raises DataError for unusable values."""
+        if self._summary is None:
+            parts = [dask.delayed(_as_partition)(blocks.summarize, b, int(off),
+                                                 dask_key_name=f"gmm-summary-{i}")
+                     for i, (b, off) in enumerate(zip(self._blocks, self._offsets[:-1]))]
+            total = db.from_delayed(parts).reduction(blocks.add, blocks.add, split_every=self.split_every)
+            future = self.client.compute(total, retries=self.retries)
+            try:
+                s = future.result()
+            except ValueError as exc:  # a CSV cell that is not a number, raised by the reader
+                raise DataError(f"{self.data.source}: {' '.join(str(exc).split())[:300]}; fix the file or "
+                                "choose other columns with --columns") from None
+            finally:
+                future.release()
+            if s.bad is not None:
+                row, col, value = s.bad
+                name = self.data.feature_names[col] if col < len(self.data.feature_names) else col
+                what = "not a finite number" if not math.isfinite(value) else "too large for EM in double precision"
+                raise DataError(f"{self.data.source}: row {row}, column {name!r} is {value!r}, {what}; "
+                                "remove or fix that row (or scale the data)")
+            self._summary = s
+        return self._summary
+
+    def check(self) -> None:
+        """Raise DataError unless every value is finite and of a usable size."""
+        self.summary()
+
+    # ---------------------------------------------------------------- the engine protocol
+    def expect(self, params: GMMParams):
+        """E-step of ``params`` over every chunk: ``(total log-likelihood, summed statistics)``."""
+        stats = self._map_reduce_with(blocks.em_stats, params, name="gmm-estep")
+        return stats.log_likelihood, stats
+
+    def log_likelihood(self, params: GMMParams) -> float:
+        return float(self._map_reduce_with(blocks.log_likelihood, params, name="gmm-loglik"))
+
+    # ---------------------------------------------------------------- initialisation
+    def sample(self, size: int, seed=0) -> np.ndarray:
+        """A uniform sample of ``size`` rows without replacement, drawn chunk by chunk, in data order.
+
+        The number of rows from each chunk is drawn on the client (a multivariate hypergeometric
+        draw over the chunk sizes, so every set of ``size`` rows is equally likely); each chunk then
+        draws its rows with its own seed. With ``size >= n_samples`` the sample is the whole data.
+        """
+        n = self.n_samples
+        sizes = np.diff(self._offsets)
+        rng = np.random.default_rng(seed)
+        if size >= n:
+            counts = sizes
+        else:
+            counts = rng.multivariate_hypergeometric(sizes, int(size), method="marginals")
+        seeds = np.random.SeedSequence(rng.integers(2**63)).spawn(len(sizes))
+        parts = [dask.delayed(blocks.sample_rows)(b, int(c), s, dask_key_name=f"gmm-sample-{self._round}-{i}")
+                 for i, (b, c, s) in enumerate(zip(self._blocks, counts, seeds)) if c > 0]
+        self._round += 1
+        futures = self.client.compute(parts, retries=self.retries)
+        try:
+            return np.concatenate(self.client.gather(futures))
+        finally:
+            for f in futures:
+                f.release()
+
+    def params_from_means(self, means, covariance_type: str = "full", reg_covar: float = 1e-6) -> GMMParams:
+        """The notebook's start (as ``core.init.params_from_means``): the given means, every covariance
+        the data's covariance (unbiased), weights 1/K."""
+        check_covariance_type(covariance_type)
+        means = np.asarray(means, dtype=float)
+        if means.ndim != 2 or means.shape[0] < 1:
+            raise ParamsError("give at least one mean")
+        if means.shape[1] != self.n_features:
+            raise ParamsError(f"each mean needs {self.n_features} coordinates (one per feature), got {means.shape[1]}")
+        if not np.all(np.isfinite(means)):
+            raise ParamsError("means must be finite numbers")
+        k = means.shape[0]
+        if k > self.n_samples:
+            raise ParamsError(f"{k} means but only {self.n_samples} points: use at most as many components as points")
+        cov = self.summary().covariance()
+        try:
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            cov = cov + max(reg_covar, 1e-300) * np.eye(self.n_features)
+        full = np.broadcast_to(cov, (k,) + cov.shape)
+        compact = cov.copy() if covariance_type == "tied" else compact_from_full(full, covariance_type)
+        return GMMParams(np.full(k, 1.0 / k), means, compact, covariance_type).validated()
+
+    def hard_assignment_params(self, means, covariance_type: str, reg_covar: float) -> GMMParams:
+        """One M-step from assigning every point to its nearest mean (the k-means start), over all chunks."""
+        stats = self._map_reduce_with(blocks.hard_assignment_stats, np.asarray(means, dtype=float), name="gmm-assign")
+        return stats.to_params(covariance_type, reg_covar)
+
+    def initial_params(self, n_components=None, *, method="kmeans++", means=None, covariance_type="full",
+                       reg_covar=1e-6, seed=0, sample_size: int = DEFAULT_INIT_SAMPLE) -> GMMParams:
+        """Starting parameters, as ``core.init.initial_params`` but at scale.
+
+        ``means``: the given means (the data's covariance comes from one pass). ``kmeans++``,
+        ``kmeans``, ``random``: the core's method chooses the means on a uniform sample of
+        ``sample_size`` rows (:meth:`sample`), then one M-step from the hard assignment of *every*
+        point to its nearest mean. With ``sample_size >= n_samples`` the start is exactly the
+        in-memory one.
+        """
+        from gmm_desktop.core.init import INIT_METHODS
+        from gmm_desktop.core.init import initial_params as core_initial
+
+        if method not in INIT_METHODS:
+            raise ParamsError(f"unknown init method {method!r}: choose one of {', '.join(INIT_METHODS)}")
+        self.check()
+        if method == "means":
+            if means is None:
+                raise ParamsError("init 'means' needs means: give --means or --means-file")
+            means = np.asarray(means, dtype=float)
+            if n_components is not None and means.ndim == 2 and means.shape[0] != n_components:
+                raise ParamsError(f"--k is {n_components} but {means.shape[0]} means were given; make them agree")
+            return self.params_from_means(means, covariance_type, reg_covar)
+        if not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
+            raise ParamsError(f"the initialisation sample size must be a whole number >= 1, got {sample_size!r}")
+        if n_components is None or int(n_components) != n_components or n_components < 1:
+            raise ParamsError(f"the number of components must be a whole number >= 1, got {n_components!r}")
+        k = int(n_components)
+        if k > self.n_samples:
+            raise ParamsError(f"{k} components but only {self.n_samples} points: use at most as many components as points")
+        sample = self.sample(max(int(sample_size), k), seed)
+        on_sample = core_initial(sample, k, method=method, covariance_type=covariance_type,
+                                 reg_covar=reg_covar, seed=seed)
+        return self.hard_assignment_params(on_sample.means, covariance_type, reg_covar)
+
+    # ---------------------------------------------------------------- the fit
+    def fit(self, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
+            callback=None) -> DaskFit:
+        """EM from ``initial`` until the change of the log-likelihood is below ``tol`` or ``max_iter``.
+
+        The rule is the in-memory fitter's: one iteration is an M-step then the E-step of the new
+        parameters; ``tol_mode`` ``total`` compares the change of the summed log-likelihood,
+        ``per-sample`` of its mean. ``callback(iteration, log_likelihood, change, seconds)`` after
+        each iteration.
+        """
+        from gmm_desktop.core.em import check_settings, collapsed_components
+
+        check_settings(tol, tol_mode, max_iter, reg_covar)
+        initial.validated()
+        if initial.n_features != self.n_features:
+            raise DataError(f"the data have {self.n_features} features but the model has {initial.n_features}; "
+                            "choose the same columns the model was fitted on")
+        if initial.n_components > self.n_samples:
+            raise FitError(f"{initial.n_components} components but only {self.n_samples} points: "
+                           "use at most as many components as points")
+        self.check()
+        n = self.n_samples
+        ll, stats = self.expect(initial)
+        self._check_ll(ll)
+        params, trace, times, converged, it = initial, [], [], False, 0
+        while not converged and it < max_iter:
+            t0 = time.perf_counter()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                new = stats.to_params(initial.covariance_type, reg_covar)
+            if not (np.all(np.isfinite(new.means)) and np.all(np.isfinite(new.covariances))):
+                raise FitError("the M-step overflowed: the data's values are too large for double precision; "
+                               "divide the data by a constant (for example standardise each column)")
+            new_ll, stats = self.expect(new)
+            self._check_ll(new_ll)
+            change = new_ll - ll
+            measure = change / n if tol_mode == "per-sample" else change
+            params, ll, it = new, new_ll, it + 1
+            converged = abs(measure) < tol
+            trace.append(ll)
+            times.append(time.perf_counter() - t0)
+            if callback is not None:
+                callback(it, ll, change, times[-1])
+        return DaskFit(params, initial, ll, trace, converged, it,
+                       collapsed_components(params, n, reg_covar), times)
+
+    @staticmethod
+    def _check_ll(ll):
+        if not math.isfinite(ll):
+            raise FitError("the log-likelihood is not finite: scale the data (for example standardise each "
+                           "column) or use a larger reg_covar")
+
+    # ---------------------------------------------------------------- streamed passes
+    def iter_chunks(self, func=None, *args, window: int = 4):
+        """Each chunk's ``func(chunk, *args)`` (default: the chunk), in order, ``window`` in flight at a time.
+
+        The client holds at most ``window`` results: this streams, it never gathers.
+        """
+        from collections import deque
+
+        arg_futures = [self._broadcast(a) for a in args]
+        pending: deque = deque()
+        try:
+            for i, b in enumerate(self._blocks):
+                task = b if func is None else dask.delayed(func)(b, *arg_futures, dask_key_name=f"gmm-stream-{self._round}-{i}")
+                pending.append(self.client.compute(task, retries=self.retries))
+                if len(pending) >= window:
+                    f = pending.popleft()
+                    yield f.result()
+                    f.release()
+            while pending:
+                f = pending.popleft()
+                yield f.result()
+                f.release()
+        finally:
+            for f in pending:
+                f.release()
+            for f in arg_futures:
+                f.release()
+            self._round += 1
+
+    def sha256(self) -> str:
+        """SHA-256 of the data as float64 C-order little-endian bytes (the model file's ``data.sha256``),
+        hashed chunk by chunk as they stream past."""
+        h = hashlib.sha256()
+        for chunk in self.iter_chunks():
+            h.update(np.ascontiguousarray(chunk, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+
+def _as_partition(func, chunk, *args):
+    """``[func(chunk, *args)]``: a bag partition of one value."""
+    return [func(chunk, *args)]
