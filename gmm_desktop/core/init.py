@@ -122,15 +122,28 @@ def initial_params(
         raise DataError(
             f"{n_components} components but only {n_distinct} distinct {points}: use at most {n_distinct} {comps}"
         )
+    centers = initial_centers(X, n_components, method, seed)
+    params = _hard_assignment_params(X, centers, covariance_type, reg_covar)
+    return params
+
+
+def initial_centers(X, n_components: int, method: str = "kmeans++", seed=0) -> np.ndarray:
+    """The means ``kmeans++``, ``kmeans`` or ``random`` chooses on ``X`` (before the hard-assignment
+    M-step of :func:`initial_params`), ndarray of shape (n_components, n_features).
+
+    The Dask engine calls this on a sample of the data and does the M-step over all of it.
+    """
+    X = check_data(X)
+    n = X.shape[0]
     rng = np.random.default_rng(seed)
     if method == "random":
         uniq = np.unique(X, axis=0) if n <= 200_000 else X
-        centers = uniq[rng.choice(len(uniq), size=n_components, replace=False)]
-    else:
-        centers = kmeanspp_means(X, n_components, seed=rng)
-        if method == "kmeans":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                centers, _ = kmeans2(X, centers, iter=10, minit="matrix", missing="warn")
-    params = _hard_assignment_params(X, centers, covariance_type, reg_covar)
-    return params
+        return uniq[rng.choice(len(uniq), size=n_components, replace=False)]
+    if method not in ("kmeans++", "kmeans"):
+        raise ParamsError(f"no centres for init method {method!r}: choose kmeans++, kmeans or random")
+    centers = kmeanspp_means(X, n_components, seed=rng)
+    if method == "kmeans":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            centers, _ = kmeans2(X, centers, iter=10, minit="matrix", missing="warn")
+    return centers

@@ -105,9 +105,11 @@ class DaskEngine:
     def _map_reduce(self, func, *args, name: str):
         """``sum(func(chunk, *args) for chunk in chunks)``: a map over the chunks and dask's tree reduction."""
         self._round += 1
-        parts = [dask.delayed(_as_partition)(func, b, *args, dask_key_name=f"{name}-r{self._round}-{i}")
-                 for i, b in enumerate(self._blocks)]
-        total = db.from_delayed(parts).reduction(blocks.add, blocks.add, split_every=self.split_every)
+        parts = [dask.delayed(_as_partition)(func, b, *args) for b in self._blocks]
+        # reading a chunk, its statistics and its partition fuse into one task per chunk, named
+        # e.g. "...gmm-estep-r3-part-<token>": round 3 of the E-step
+        total = db.from_delayed(parts).reduction(blocks.add, blocks.add, split_every=self.split_every,
+                                                 name=f"{name}-r{self._round}")
         future = self.client.compute(total, retries=self.retries)
         try:
             return future.result()
@@ -228,7 +230,7 @@ class DaskEngine:
         in-memory one.
         """
         from gmm_desktop.core.init import INIT_METHODS
-        from gmm_desktop.core.init import initial_params as core_initial
+        from gmm_desktop.core.init import initial_centers
 
         if method not in INIT_METHODS:
             raise ParamsError(f"unknown init method {method!r}: choose one of {', '.join(INIT_METHODS)}")
@@ -248,9 +250,12 @@ class DaskEngine:
         if k > self.n_samples:
             raise ParamsError(f"{k} components but only {self.n_samples} points: use at most as many components as points")
         sample = self.sample(max(int(sample_size), k), seed)
-        on_sample = core_initial(sample, k, method=method, covariance_type=covariance_type,
-                                 reg_covar=reg_covar, seed=seed)
-        return self.hard_assignment_params(on_sample.means, covariance_type, reg_covar)
+        n_distinct = len(np.unique(sample, axis=0))
+        if k > n_distinct:
+            raise DataError(f"{k} components but only {n_distinct} distinct points in a sample of {len(sample)} "
+                            f"rows: use at most {n_distinct} components, or a larger --init-sample")
+        centers = initial_centers(sample, k, method, seed)
+        return self.hard_assignment_params(centers, covariance_type, reg_covar)
 
     # ---------------------------------------------------------------- the fit
     def fit(self, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
@@ -344,3 +349,24 @@ class DaskEngine:
 def _as_partition(func, chunk, *args):
     """``[func(chunk, *args)]``: a bag partition of one value."""
     return [func(chunk, *args)]
+
+
+def write_predictions(engine: DaskEngine, params: GMMParams, path, window: int = 4) -> int:
+    """Write ``predict``'s CSV (``label,p0,..,log_density``) for every row, chunk by chunk.
+
+    Each chunk's rows are formatted on the worker that read it; the client appends them in order
+    to a temporary file beside ``path`` (at most ``window`` chunks in flight) and renames it over
+    ``path`` at the end, so a failure leaves no partial file. Returns the number of rows written.
+    """
+    from gmm_desktop.dask_engine._atomic import atomic_stream
+
+    if params.n_features != engine.n_features:
+        raise DataError(f"the model has {params.n_features} features but the data have {engine.n_features}; "
+                        "choose the model's columns with --columns")
+    engine.check()
+    header = ("label," + ",".join(f"p{j}" for j in range(params.n_components)) + ",log_density\n").encode()
+    with atomic_stream(path) as fh:
+        fh.write(header)
+        for text in engine.iter_chunks(blocks.predictions_csv, params, window=window):
+            fh.write(text)
+    return engine.n_samples
