@@ -87,6 +87,47 @@ def add_em_options(parser: argparse.ArgumentParser) -> None:
                         help="drop rows with non-numeric or non-finite cells instead of refusing the file")
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and the Dask engine's options (``fit``, ``predict``, ``select``)."""
+    group = parser.add_argument_group("engine", "where the work runs (the dask engine needs the [dask] extra)")
+    group.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                       help="memory: in this process; dask: on a Dask cluster, for data larger than memory "
+                       "(.npy, Zarr, Parquet, or a quoted glob of CSV files)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="with --engine dask: a running Dask scheduler, e.g. tcp://host:8786 (default: start "
+                       "a local cluster of one worker process per core, stopped when done)")
+    group.add_argument("--chunk-rows", type=positive_int, default=None,
+                       help="with --engine dask: rows per chunk (default 1,000,000)")
+    group.add_argument("--scheduler-timeout", type=non_negative_float, default=None, metavar="SECONDS",
+                       help="with --engine dask: how long to wait for --scheduler (default 10)")
+
+
+def check_engine_options(args) -> None:
+    """Refuse Dask options without ``--engine dask``, and ``--engine dask`` without the extra."""
+    if getattr(args, "engine", "memory") != "dask":
+        given = [flag for flag, name in (("--scheduler", "scheduler"), ("--chunk-rows", "chunk_rows"),
+                                         ("--scheduler-timeout", "scheduler_timeout"),
+                                         ("--init-sample", "init_sample"))
+                 if getattr(args, name, None) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --engine dask; add --engine dask or drop them")
+        return
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError('--engine dask needs Dask: pip install "gmm-desktop[dask]"') from None
+
+
+def dask_engine_for(args, source):
+    """The Dask engine on ``source`` with the command's cluster options (a context manager)."""
+    from gmm_desktop.dask_engine import DEFAULT_CHUNK_ROWS, DEFAULT_TIMEOUT, engine_for
+
+    timeout = DEFAULT_TIMEOUT if args.scheduler_timeout is None else args.scheduler_timeout
+    return engine_for(source, scheduler=args.scheduler, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+                      columns=getattr(args, "columns", None), timeout=timeout)
+
+
 # --------------------------------------------------------------------------- shared steps of commands
 def load_dataset(path, columns=None, drop_invalid=False):
     """Read a data file (:func:`gmm_desktop.io.datasets.load_data`)."""

@@ -288,6 +288,30 @@ def _fit_once(X, k, covariance_type, seed, settings, should_stop):
     return initial, snap, fitter
 
 
+@dataclass(frozen=True)
+class FitOutcome:
+    """One restart's result: what a :class:`Candidate` keeps of it (small, picklable)."""
+
+    initial: GMMParams
+    params: GMMParams
+    log_likelihood: float
+    trace: tuple
+    converged: bool
+    n_iter: int
+    collapsed: tuple
+
+
+def fit_job(X, k, covariance_type, seed, settings) -> "FitOutcome | GMMError":
+    """One restart (:func:`select_model`'s unit of work): a :class:`FitOutcome`, or the GMMError that
+    stopped it (returned, not raised, so a runner elsewhere can hand it back)."""
+    try:
+        initial, snap, fitter = _fit_once(X, k, covariance_type, seed, settings, None)
+    except GMMError as exc:
+        return exc
+    return FitOutcome(initial, snap.params, snap.log_likelihood, tuple(fitter.trace), snap.converged,
+                      snap.iteration, tuple(snap.collapsed))
+
+
 def _failed_candidate(k, d, covariance_type, error, restart_lls) -> Candidate:
     nan = math.nan
     return Candidate(k, covariance_type, nan, count_parameters(k, d, covariance_type), nan, nan,
@@ -309,6 +333,7 @@ def select_model(
     reg_covar: float = 1e-6,
     progress=None,
     should_stop=None,
+    fit_all=None,
 ) -> SelectionResult:
     """Fit every candidate of the grid and pick the one with the lowest criterion.
 
@@ -335,6 +360,11 @@ def select_model(
         :class:`Candidate` after its last restart, else None. Called exactly ``total`` times.
     should_stop : callable, optional
         ``should_stop() -> bool``, polled before each fit and after each EM iteration.
+    fit_all : callable, optional
+        Runs the restarts elsewhere (the Dask engine spreads them over a cluster):
+        ``fit_all(X, jobs, settings)`` with ``jobs`` a list of ``(k, covariance_type, seed)`` in the
+        order of the search returns an iterable of what :func:`fit_job` returns for each, in the
+        same order. Default: one after the other, here.
 
     Returns
     -------
@@ -391,15 +421,25 @@ def select_model(
                                  seed, dict(settings), tuple(notes), complete=False)
         return SelectionCancelled(message, result)
 
+    outcomes = None
+    if fit_all is not None:
+        outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], dict(settings)))
     for ctype, k in grid:
-        best = None  # (log_likelihood, r, initial, snapshot, fitter)
+        best = None  # (log_likelihood, r, outcome)
         restart_lls: list[float] = []
         last_error = None
         for r, s in enumerate(seeds):
             if should_stop is not None and should_stop():
                 raise partial(f"model selection was cancelled after {len(candidates)} of {len(grid)} candidates")
             try:
-                initial, snap, fitter = _fit_once(X, k, ctype, s, settings, should_stop)
+                if outcomes is None:
+                    initial, snap, fitter = _fit_once(X, k, ctype, s, settings, should_stop)
+                    outcome = FitOutcome(initial, snap.params, snap.log_likelihood, tuple(fitter.trace),
+                                         snap.converged, snap.iteration, tuple(snap.collapsed))
+                else:
+                    outcome = next(outcomes)
+                    if isinstance(outcome, BaseException):
+                        raise outcome
             except _StopRequested:
                 raise partial(
                     f"model selection was cancelled after {len(candidates)} of {len(grid)} candidates"
@@ -408,9 +448,9 @@ def select_model(
                 last_error = str(exc)
                 restart_lls.append(math.nan)
             else:
-                restart_lls.append(snap.log_likelihood)
-                if best is None or snap.log_likelihood > best[0]:
-                    best = (snap.log_likelihood, r, initial, snap, fitter)
+                restart_lls.append(outcome.log_likelihood)
+                if best is None or outcome.log_likelihood > best[0]:
+                    best = (outcome.log_likelihood, r, outcome)
             done += 1
             cand = None
             if r == n_init - 1:
@@ -418,12 +458,11 @@ def select_model(
                     cand = _failed_candidate(k, d, ctype, last_error or "the fit failed", restart_lls)
                     notes.append(f"K = {k} ({ctype}) failed: {cand.error}")
                 else:
-                    ll, rb, initial, snap, fitter = best
+                    ll, rb, o = best
                     p = count_parameters(k, d, ctype)
                     b, a = information_criteria(ll, p, n)
-                    cand = Candidate(k, ctype, ll, p, b, a, snap.params, initial, tuple(fitter.trace),
-                                     snap.converged, snap.iteration, None, seeds[rb], tuple(restart_lls),
-                                     tuple(snap.collapsed))
+                    cand = Candidate(k, ctype, ll, p, b, a, o.params, o.initial, o.trace, o.converged, o.n_iter,
+                                     None, seeds[rb], tuple(restart_lls), o.collapsed)
                 candidates.append(cand)
             if progress is not None:
                 progress(done, total, cand)

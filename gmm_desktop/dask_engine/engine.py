@@ -358,14 +358,14 @@ def write_predictions(engine: DaskEngine, params: GMMParams, path, window: int =
     to a temporary file beside ``path`` (at most ``window`` chunks in flight) and renames it over
     ``path`` at the end, so a failure leaves no partial file. Returns the number of rows written.
     """
-    from gmm_desktop.dask_engine._atomic import atomic_stream
+    from gmm_desktop.io.fileio import atomic_write_stream
 
     if params.n_features != engine.n_features:
         raise DataError(f"the model has {params.n_features} features but the data have {engine.n_features}; "
                         "choose the model's columns with --columns")
     engine.check()
     header = ("label," + ",".join(f"p{j}" for j in range(params.n_components)) + ",log_density\n").encode()
-    with atomic_stream(path) as fh:
+    with atomic_write_stream(path) as fh:
         fh.write(header)
         for text in engine.iter_chunks(blocks.predictions_csv, params, window=window):
             fh.write(text)

@@ -73,7 +73,7 @@ def _params_json(params: GMMParams) -> dict:
 def model_to_dict(
     params: GMMParams,
     *,
-    X,
+    X=None,
     initial: GMMParams | None = None,
     trace=(),
     converged: bool = False,
@@ -82,6 +82,8 @@ def model_to_dict(
     source: str = "",
     log_likelihood: float | None = None,
     label_column: str | None = None,
+    n_samples: int | None = None,
+    sha256: str | None = None,
 ) -> dict:
     """The JSON document for a fitted model.
 
@@ -97,11 +99,20 @@ def model_to_dict(
         Total log-likelihood after each iteration; ``n_iter`` is its length.
     label_column : str, optional
         The data file's ground-truth column (not a feature), recorded as ``data.label_column``.
+    n_samples, sha256 : int and str, optional
+        Instead of ``X``, for data that were never in memory (the Dask engine): their number of
+        rows and the SHA-256 of their float64 C-order little-endian bytes; ``log_likelihood``
+        or ``trace`` must then be given.
     """
     from gmm_desktop.core.em import log_likelihood as total_log_likelihood
 
-    X = np.asarray(X, dtype=np.float64)
     trace = [float(v) for v in trace]
+    if X is None:
+        if n_samples is None or sha256 is None or (log_likelihood is None and not trace):
+            raise TypeError("model_to_dict needs X, or n_samples, sha256 and the log-likelihood")
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        n_samples, sha256 = X.shape[0], data_sha256(X)
     if log_likelihood is None:
         log_likelihood = trace[-1] if trace else total_log_likelihood(X, params)
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(params.n_features)]
@@ -122,7 +133,7 @@ def model_to_dict(
         "n_iter": len(trace),
         "converged": bool(converged),
         "settings": dict(settings or {}),
-        "data": {"n_samples": int(X.shape[0]), "sha256": data_sha256(X), "source": str(source)},
+        "data": {"n_samples": int(n_samples), "sha256": str(sha256), "source": str(source)},
     }
     if label_column is not None:
         doc["data"]["label_column"] = str(label_column)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from dask_helpers import START_MEANS, blobs
 
-from gmm_desktop.core.datasets import data_sha256
+from gmm_desktop.io.datasets import data_sha256
 from gmm_desktop.core.em import EMFitter, e_step
 from gmm_desktop.core.errors import DataError
 from gmm_desktop.core.init import initial_params, params_from_means
