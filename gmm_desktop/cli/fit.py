@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from gmm_desktop.cli.parser import UsageError, add_em_options, check_output, load_dataset, positive_int, seed_int
+from gmm_desktop.cli.parser import (
+    UsageError,
+    add_em_options,
+    add_engine_options,
+    check_engine_options,
+    check_output,
+    dask_engine_for,
+    load_dataset,
+    positive_int,
+    seed_int,
+)
 
 
 def add_parser(sub) -> None:
@@ -20,30 +31,26 @@ def add_parser(sub) -> None:
                      help="covariance model")
     fit.add_argument("--seed", type=seed_int, default=0, help="seed for every random choice")
     add_em_options(fit)
+    add_engine_options(fit)
+    fit.add_argument("--init-sample", type=positive_int, default=argparse.SUPPRESS, metavar="N",
+                     help="with --engine dask: kmeans++/kmeans/random choose the means on a uniform sample "
+                     "of N rows, drawn chunk by chunk (default 100,000)")
     fit.add_argument("-o", "--output", required=True, metavar="MODEL.json")
     fit.set_defaults(handler=run)
 
 
-def run(args) -> int:
-    """Run ``fit``; returns the exit status."""
-    from gmm_desktop.core.em import EMFitter
-    from gmm_desktop.core.init import initial_params
-    from gmm_desktop.io.datasets import describe_columns, parse_points
-    from gmm_desktop.io.model_io import save_model
+def resolve_start(args, n_features: int, n_samples: int):
+    """``(init, means, k)`` from ``--init``, ``--means``/``--means-file`` and ``--k``, or UsageError."""
+    from gmm_desktop.io.datasets import parse_points
 
-    check_output(args.output)
-    if args.means and args.means_file:
-        raise UsageError("give --means or --means-file, not both")
-    data = load_dataset(args.data, args.columns, args.drop_invalid)
-    X = data.X
     means = None
     if args.means is not None:
-        means = parse_points(args.means, n_features=X.shape[1], what="means")
+        means = parse_points(args.means, n_features=n_features, what="means")
     elif args.means_file is not None:
         means = load_dataset(args.means_file).X
-        if means.shape[1] != X.shape[1]:
+        if means.shape[1] != n_features:
             raise UsageError(
-                f"the means file has {means.shape[1]} columns but the data have {X.shape[1]} features; "
+                f"the means file has {means.shape[1]} columns but the data have {n_features} features; "
                 "give one mean a row with one coordinate per feature"
             )
     init = args.init or ("means" if means is not None else "kmeans++")
@@ -58,8 +65,27 @@ def run(args) -> int:
         k = len(means)
     elif k is None:
         raise UsageError("give the number of components with --k, or initial means with --means")
-    if k > X.shape[0]:
-        raise UsageError(f"--k is {k} but the data have only {X.shape[0]} points; use at most {X.shape[0]}")
+    if k > n_samples:
+        raise UsageError(f"--k is {k} but the data have only {n_samples} points; use at most {n_samples}")
+    return init, means, k
+
+
+def run(args) -> int:
+    """Run ``fit``; returns the exit status."""
+    from gmm_desktop.core.em import EMFitter
+    from gmm_desktop.core.init import initial_params
+    from gmm_desktop.io.datasets import describe_columns
+    from gmm_desktop.io.model_io import save_model
+
+    check_output(args.output)
+    check_engine_options(args)
+    if args.means and args.means_file:
+        raise UsageError("give --means or --means-file, not both")
+    if args.engine == "dask":
+        return _run_dask(args)
+    data = load_dataset(args.data, args.columns, args.drop_invalid)
+    X = data.X
+    init, means, k = resolve_start(args, X.shape[1], X.shape[0])
     initial = initial_params(X, k, method=init, means=means, covariance_type=args.covariance_type,
                              reg_covar=args.reg_covar, seed=args.seed)
     fitter = EMFitter(X, initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
@@ -77,5 +103,47 @@ def run(args) -> int:
           f"-> {args.output}")
     if snap.collapsed:
         print(f"warning: components {', '.join(map(str, snap.collapsed))} collapsed "
+              "(tiny weight or a covariance at reg_covar); try fewer components", file=sys.stderr)
+    return 0
+
+
+def _run_dask(args) -> int:
+    """``fit --engine dask``: the same EM over the chunks of the data on a Dask cluster."""
+    from gmm_desktop.dask_engine import DEFAULT_INIT_SAMPLE
+    from gmm_desktop.io.model_io import save_model
+
+    if args.drop_invalid:
+        raise UsageError("--drop-invalid is not available with --engine dask; clean the data first")
+    with dask_engine_for(args, args.data) as engine:
+        init, means, k = resolve_start(args, engine.n_features, engine.n_samples)
+        sample = getattr(args, "init_sample", DEFAULT_INIT_SAMPLE)
+        initial = engine.initial_params(k, method=init, means=means, covariance_type=args.covariance_type,
+                                        reg_covar=args.reg_covar, seed=args.seed, sample_size=sample)
+        where = getattr(args, "scheduler", None) or "a local cluster"
+        print(f"fitting {engine.n_samples:,} points in {engine.n_chunks} chunks on {where} "
+              f"({'kept in worker memory' if engine.persisted else 're-read every iteration'})",
+              file=sys.stderr, flush=True)
+
+        def progress(it, ll, change, seconds):
+            print(f"iteration {it}: log-likelihood {ll:.6f} (change {change:.3g}), {seconds:.2f} s",
+                  file=sys.stderr, flush=True)
+
+        fit = engine.fit(initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+                         reg_covar=args.reg_covar, callback=progress)
+        sha = engine.sha256()
+        settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter,
+                    "reg_covar": args.reg_covar, "init": init, "seed": args.seed}
+        if init != "means":
+            settings["init_sample"] = sample
+        save_model(args.output, fit.params, n_samples=engine.n_samples, sha256=sha, initial=initial,
+                   trace=fit.trace, converged=fit.converged, settings=settings,
+                   feature_names=engine.data.feature_names, source=engine.data.source,
+                   log_likelihood=fit.log_likelihood)
+    state = "converged" if fit.converged else "did not converge"
+    its = "iteration" if fit.n_iter == 1 else "iterations"
+    print(f"{state} after {fit.n_iter} {its}: log-likelihood {fit.log_likelihood:.6f} "
+          f"({k} components, {args.covariance_type}, {engine.n_samples} points, dask engine) -> {args.output}")
+    if fit.collapsed:
+        print(f"warning: components {', '.join(map(str, fit.collapsed))} collapsed "
               "(tiny weight or a covariance at reg_covar); try fewer components", file=sys.stderr)
     return 0

@@ -93,12 +93,12 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--engine", choices=["memory", "dask"], default="memory",
                        help="memory: in this process; dask: on a Dask cluster, for data larger than memory "
                        "(.npy, Zarr, Parquet, or a quoted glob of CSV files)")
-    group.add_argument("--scheduler", metavar="ADDRESS",
+    group.add_argument("--scheduler", metavar="ADDRESS", default=argparse.SUPPRESS,
                        help="with --engine dask: a running Dask scheduler, e.g. tcp://host:8786 (default: start "
                        "a local cluster of one worker process per core, stopped when done)")
-    group.add_argument("--chunk-rows", type=positive_int, default=None,
+    group.add_argument("--chunk-rows", type=positive_int, default=argparse.SUPPRESS, metavar="N",
                        help="with --engine dask: rows per chunk (default 1,000,000)")
-    group.add_argument("--scheduler-timeout", type=non_negative_float, default=None, metavar="SECONDS",
+    group.add_argument("--scheduler-timeout", type=non_negative_float, default=argparse.SUPPRESS, metavar="SECONDS",
                        help="with --engine dask: how long to wait for --scheduler (default 10)")
 
 
@@ -108,24 +108,25 @@ def check_engine_options(args) -> None:
         given = [flag for flag, name in (("--scheduler", "scheduler"), ("--chunk-rows", "chunk_rows"),
                                          ("--scheduler-timeout", "scheduler_timeout"),
                                          ("--init-sample", "init_sample"))
-                 if getattr(args, name, None) is not None]
+                 if hasattr(args, name)]
         if given:
             raise UsageError(f"{', '.join(given)} only apply with --engine dask; add --engine dask or drop them")
         return
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError:
-        raise UsageError('--engine dask needs Dask: pip install "gmm-desktop[dask]"') from None
+    import importlib.util
+
+    missing = [m for m in ("dask", "distributed") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f'--engine dask needs {" and ".join(missing)}: pip install "gmm-desktop[dask]"')
 
 
 def dask_engine_for(args, source):
     """The Dask engine on ``source`` with the command's cluster options (a context manager)."""
     from gmm_desktop.dask_engine import DEFAULT_CHUNK_ROWS, DEFAULT_TIMEOUT, engine_for
 
-    timeout = DEFAULT_TIMEOUT if args.scheduler_timeout is None else args.scheduler_timeout
-    return engine_for(source, scheduler=args.scheduler, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
-                      columns=getattr(args, "columns", None), timeout=timeout)
+    return engine_for(source, scheduler=getattr(args, "scheduler", None),
+                      chunk_rows=getattr(args, "chunk_rows", DEFAULT_CHUNK_ROWS),
+                      timeout=getattr(args, "scheduler_timeout", DEFAULT_TIMEOUT),
+                      columns=getattr(args, "columns", None))
 
 
 # --------------------------------------------------------------------------- shared steps of commands

@@ -6,7 +6,15 @@ import io
 
 import numpy as np
 
-from gmm_desktop.cli.parser import UsageError, check_output, columns_list, load_dataset
+from gmm_desktop.cli.parser import (
+    UsageError,
+    add_engine_options,
+    check_engine_options,
+    check_output,
+    columns_list,
+    dask_engine_for,
+    load_dataset,
+)
 
 
 def add_parser(sub) -> None:
@@ -15,6 +23,7 @@ def add_parser(sub) -> None:
     pred.add_argument("model", metavar="MODEL.json")
     pred.add_argument("data", metavar="DATA_FILE")
     pred.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
+    add_engine_options(pred)
     pred.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     pred.set_defaults(handler=run)
 
@@ -26,7 +35,10 @@ def run(args) -> int:
     from gmm_desktop.io.model_io import load_model
 
     check_output(args.output)
+    check_engine_options(args)
     model = load_model(args.model)
+    if args.engine == "dask":
+        return _run_dask(args, model)
     columns = args.columns
     if columns is None:
         probe = load_dataset(args.data)
@@ -53,4 +65,26 @@ def run(args) -> int:
     except OSError as exc:
         raise UsageError(f"could not write {args.output!r}: {exc.strerror or exc}") from None
     print(f"wrote {len(labels)} predictions ({k} components) to {args.output}")
+    return 0
+
+
+def _run_dask(args, model) -> int:
+    """``predict --engine dask``: each chunk's rows computed where it is read, written in order."""
+    from gmm_desktop.dask_engine import feature_columns, write_predictions
+
+    if args.columns is None:  # the model's columns, when the data have them by name and more besides
+        names = feature_columns(args.data)
+        if len(names) != model.params.n_features and set(model.feature_names) <= set(names):
+            args.columns = list(model.feature_names)
+    with dask_engine_for(args, args.data) as engine:
+        if engine.n_features != model.params.n_features:
+            raise UsageError(
+                f"the model has {model.params.n_features} features ({', '.join(model.feature_names)}) but "
+                f"{engine.data.source} has {engine.n_features}; choose the model's columns with --columns"
+            )
+        try:
+            n = write_predictions(engine, model.params, args.output)
+        except OSError as exc:
+            raise UsageError(f"could not write {args.output!r}: {exc.strerror or exc}") from None
+    print(f"wrote {n} predictions ({model.params.n_components} components) to {args.output}")
     return 0

@@ -6,10 +6,21 @@ The sweep itself is :func:`gmm_desktop.core.selection.select_model`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
-from gmm_desktop.cli.parser import UsageError, add_em_options, check_output, load_dataset, positive_int, seed_int
+from gmm_desktop.cli.parser import (
+    UsageError,
+    add_em_options,
+    add_engine_options,
+    check_engine_options,
+    check_output,
+    dask_engine_for,
+    load_dataset,
+    positive_int,
+    seed_int,
+)
 from gmm_desktop.core.errors import ParamsError
 from gmm_desktop.core.selection import CRITERIA, parse_covariance_types, select_model
 
@@ -41,6 +52,7 @@ def add_parser(sub) -> None:
     sel.add_argument("--table", metavar="FILE",
                      help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
     add_em_options(sel)
+    add_engine_options(sel)
     sel.add_argument("-o", "--output", required=True, metavar="MODEL.json")
     sel.set_defaults(handler=run)
 
@@ -60,13 +72,27 @@ def run(args) -> int:
         raise UsageError(f"--k-min ({args.k_min}) is larger than --k-max ({args.k_max}); give --k-min <= --k-max")
     if args.seed < 0:
         raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
-    data = load_dataset(args.data, args.columns, args.drop_invalid)
-    X = data.X
-    result = select_model(
-        X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
-        n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
-        reg_covar=args.reg_covar,
-    )
+    check_engine_options(args)
+    with contextlib.ExitStack() as stack:
+        fit_all = None
+        if args.engine == "dask":  # every restart of every candidate is a task on the cluster
+            from gmm_desktop.dask_engine import spread_fits
+
+            if args.drop_invalid:
+                raise UsageError("--drop-invalid is not available with --engine dask; clean the data first")
+            engine = stack.enter_context(dask_engine_for(args, args.data))
+            engine.check()
+            X = engine.gather()  # select fits every candidate in memory on a worker: the data must fit
+            data = argparse.Namespace(feature_names=engine.data.feature_names, source=engine.data.source)
+            fit_all = spread_fits(engine.client)
+        else:
+            data = load_dataset(args.data, args.columns, args.drop_invalid)
+            X = data.X
+        result = select_model(
+            X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
+            n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+            reg_covar=args.reg_covar, fit_all=fit_all,
+        )
     best = result.best
     if args.table is not None:  # the table first: a failed write then leaves no model behind either
         try:

@@ -17,7 +17,7 @@ import contextlib
 
 from gmm_desktop.dask_engine.cluster import DEFAULT_TIMEOUT, ClusterError, client_for, connect, local_cluster
 from gmm_desktop.dask_engine.engine import DEFAULT_INIT_SAMPLE, DaskEngine, DaskFit, write_predictions
-from gmm_desktop.dask_engine.readers import DEFAULT_CHUNK_ROWS, ChunkedData, open_data
+from gmm_desktop.dask_engine.readers import DEFAULT_CHUNK_ROWS, ChunkedData, feature_columns, open_data
 from gmm_desktop.dask_engine.select import spread_fits
 
 
@@ -36,5 +36,6 @@ def engine_for(source, *, scheduler: str | None = None, chunk_rows: int = DEFAUL
 
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_INIT_SAMPLE", "DEFAULT_TIMEOUT", "ChunkedData", "ClusterError",
-           "DaskEngine", "DaskFit", "client_for", "connect", "engine_for", "local_cluster", "open_data",
+           "DaskEngine", "DaskFit", "client_for", "connect", "engine_for", "feature_columns", "local_cluster",
+           "open_data",
            "spread_fits", "write_predictions"]

@@ -337,6 +337,16 @@ class DaskEngine:
                 f.release()
             self._round += 1
 
+    def gather(self) -> np.ndarray:
+        """All the data on the client, ndarray of shape (n_samples, n_features): only for data that fit
+        in memory (``select`` fits each candidate in memory on a worker)."""
+        try:
+            return np.concatenate(list(self.iter_chunks()))
+        except MemoryError:
+            raise DataError(f"{self.data.source} does not fit in memory ({self.data.nbytes / 1e9:.1f} GB): "
+                            "select needs the data in memory on each worker; fit a few K with fit "
+                            "--engine dask instead") from None
+
     def sha256(self) -> str:
         """SHA-256 of the data as float64 C-order little-endian bytes (the model file's ``data.sha256``),
         hashed chunk by chunk as they stream past."""

@@ -118,6 +118,23 @@ def open_data(path, chunk_rows: int = DEFAULT_CHUNK_ROWS, columns=None) -> Chunk
     )
 
 
+def feature_columns(path) -> list:
+    """The default feature columns of the data at ``path``: only headers and metadata are read."""
+    text = os.fspath(path)
+    if any(c in text for c in _GLOB_CHARS) and not os.path.exists(text):
+        files = sorted(f for f in glob.glob(text) if os.path.isfile(f))
+        if files:
+            return _open_csv(files, text, 1, None, names_only=True)
+    elif os.path.isfile(text) and text.lower().endswith((".csv", ".tsv", ".txt")):
+        return _open_csv([text], text, 1, None, names_only=True)
+    elif os.path.isdir(text) and not (text.rstrip("/").lower().endswith(".zarr") or _is_zarr(text)) \
+            and not _parquet_files(text):
+        csvs = sorted(glob.glob(os.path.join(text, "*.csv")))
+        if csvs:
+            return _open_csv(csvs, text, 1, None, names_only=True)
+    return open_data(text).feature_names
+
+
 # --------------------------------------------------------------------------- columns
 def _select(columns, names: list, default: list, where: str) -> list:
     """Indices into ``names`` of the chosen feature columns (as ``core`` does for one file)."""
@@ -341,7 +358,7 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _open_csv(files, where, chunk_rows, columns) -> ChunkedData:
+def _open_csv(files, where, chunk_rows, columns, names_only=False):
     import re
 
     import dask.dataframe as dd
@@ -359,6 +376,8 @@ def _open_csv(files, where, chunk_rows, columns) -> ChunkedData:
     numeric = [bool(body) and all(j < len(r) and _is_number(r[j]) for r in body) for j in range(len(names))]
     cols = _select(columns, names, _numeric_default(names, numeric), name)
     chosen = [names[j] for j in cols]
+    if names_only:
+        return chosen
     row_bytes = max(1, sum(len(line) + 1 for line in lines) // len(lines))
     blocksize = max(1 << 16, int(chunk_rows * row_bytes))
     kwargs = dict(sep=sep, comment="#", blocksize=blocksize, skipinitialspace=True)
