@@ -10,6 +10,7 @@ Measures, in one run (so the ratios are fair on a loaded machine):
 and prints an estimate for 1B points on a 32-node cluster from those two measured figures.
 
     python benchmarks/bench_dask.py                      # the full run (needs ~1.8 GB of disk)
+    python benchmarks/bench_dask.py --iters 1 --scaling-n 20000000   # what docs/performance.md reports
     python benchmarks/bench_dask.py --n 4000000 --n-memory 1000000 --iters 2   # a quick check
 """
 
@@ -80,7 +81,7 @@ def time_dask(path, n_workers, iters, chunk_rows, n=None):
             data = type(data)(data.array[:n], data.feature_names, data.source, data.kind)
         engine = DaskEngine(data, client, persist=False)
         fit = engine.fit(start_params(), tol=0.0, max_iter=iters + 1)
-        per_iter = statistics.median(fit.seconds_per_iteration[1:])
+        per_iter = statistics.median(fit.seconds_per_iteration[1:])  # the first is a warm-up
 
         def one_chunk(rows, params):
             X = np.array(np.load(path, mmap_mode="r")[:rows])
@@ -98,6 +99,8 @@ def main():
     ap.add_argument("--n-memory", type=int, default=10_000_000)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--chunk-rows", type=int, default=2_000_000)
+    ap.add_argument("--scaling-n", type=int, default=None,
+                    help="points for the 1 -> 2 workers comparison (default: all of --n)")
     ap.add_argument("--dir", default=tempfile.gettempdir(), help="where the .npy file is written")
     args = ap.parse_args()
 
@@ -118,14 +121,16 @@ def main():
         d10, ll10, *_ = time_dask(path, 2, args.iters, args.chunk_rows, n=args.n_memory)
         print(f"dask engine, 2 workers, {args.n_memory:,} points: {d10:.3f} s per iteration "
               f"({d10 / mem:.2f}x the memory engine; log-likelihoods differ by {abs(ll10 - mem_ll) / abs(mem_ll):.1e} rel.)")
+        big = time_dask(path, 2, args.iters, args.chunk_rows)
+        per, _, chunk_cost, stats_bytes, n_chunks = big
+        print(f"dask engine, 2 workers, {args.n:,} points, {n_chunks} chunks, out of core: {per:.2f} s per "
+              f"iteration ({per / mem:.1f}x the memory engine at {args.n_memory:,}; "
+              f"{per / mem * args.n_memory / args.n:.2f}x per point)")
+        scaling_n = min(args.scaling_n or args.n, args.n)
         for w in (1, 2):
-            rows[w] = time_dask(path, w, args.iters, args.chunk_rows)
-            per, _, chunk_cost, stats_bytes, n_chunks = rows[w]
-            print(f"dask engine, {w} worker(s), {args.n:,} points, {n_chunks} chunks, out of core: {per:.2f} s per "
-                  f"iteration ({per / mem:.1f}x the memory engine at {args.n_memory:,}; "
-                  f"{per / mem * args.n_memory / args.n:.2f}x per point)")
-        print(f"scaling 1 -> 2 workers: {rows[1][0] / rows[2][0]:.2f}x faster")
-        _, _, chunk_cost, stats_bytes, _ = rows[2]
+            rows[w] = time_dask(path, w, args.iters, args.chunk_rows, n=scaling_n)
+            print(f"dask engine, {w} worker(s), {scaling_n:,} points: {rows[w][0]:.2f} s per iteration")
+        print(f"scaling 1 -> 2 workers at {scaling_n:,} points: {rows[1][0] / rows[2][0]:.2f}x faster")
         print(f"one chunk of {args.chunk_rows:,} rows: {chunk_cost:.3f} s on a worker; its statistics pickle to "
               f"{stats_bytes:,} bytes")
         # estimate: 1B points, 32 nodes x 16 cores (one worker per core), 10 Gbit/s, 0.5 ms per hop,
