@@ -18,14 +18,15 @@ class ClusterError(GMMError):
 
 def local_cluster(n_workers: int | None = None, memory_limit="auto", **kwargs):
     """A ``LocalCluster`` of ``n_workers`` worker processes (default: one per core), one thread each,
-    listening on 127.0.0.1 only, without a dashboard. The caller closes it."""
+    listening on 127.0.0.1 only (its HTTP server on a free port: 8787 may be taken by another cluster).
+    The caller closes it."""
     from distributed import LocalCluster
 
     n = int(n_workers or os.cpu_count() or 1)
     kwargs.setdefault("silence_logs", logging.ERROR)
     try:
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, memory_limit=memory_limit, **kwargs)
+                            dashboard_address="127.0.0.1:0", memory_limit=memory_limit, **kwargs)
     except Exception as exc:  # ports, spawn failures
         raise ClusterError(f"could not start a local Dask cluster ({type(exc).__name__}: {exc}); "
                            "give a running scheduler with --scheduler") from None
