@@ -83,7 +83,8 @@ def run(args) -> int:
             engine = stack.enter_context(dask_engine_for(args, args.data))
             engine.check()
             X = engine.gather()  # select fits every candidate in memory on a worker: the data must fit
-            data = argparse.Namespace(feature_names=engine.data.feature_names, source=engine.data.source)
+            data = argparse.Namespace(feature_names=engine.data.feature_names, source=engine.data.source,
+                                      label_name=None)
             fit_all = spread_fits(engine.client)
         else:
             data = load_dataset(args.data, args.columns, args.drop_invalid)
