@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("GMM desktop")
         self.last_error = ""
+        self.last_warning = ""
         self.session = Session(self)
         self.undo_stack = QUndoStack(self)
         self.canvas = ScatterCanvas(self.session)
@@ -461,7 +462,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Opened {Path(path).name} ({model.params.n_components} components): Run or Step continues EM from it",
             8000)
+        mismatch = data_mismatch(model, dataset)
+        if mismatch:
+            self._show_warning("The model was fitted on other data",
+                               f"{Path(path).name} was not fitted on the data open now: {mismatch}. Its "
+                               f"parameters are shown on these data; Run or Step continues EM on them.")
         return True
+
+    def _show_warning(self, title: str, text: str) -> None:
+        """A warning that does not block (window-modal); its text is kept in ``last_warning``."""
+        self.last_warning = text
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("warningBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open() if self.isVisible() else QTimer.singleShot(0, box.open)
 
     def export_canvas(self, path) -> bool:
         """Write the canvas as PNG or SVG (by the suffix of ``path``)."""
@@ -850,6 +864,24 @@ class _StatusBar(QStatusBar):
 
     def currentMessage(self) -> str:  # noqa: N802 - Qt's name
         return self.message_label.full_text()
+
+
+def data_mismatch(model, dataset) -> str:
+    """How the data a model file was fitted on differ from ``dataset`` ('' when they are the same):
+    from the file's ``data.n_samples``, ``data.sha256`` and ``feature_names``."""
+    saved = model.data or {}
+    n, sha, source = saved.get("n_samples"), saved.get("sha256"), saved.get("source") or "unknown data"
+    differences = []
+    if isinstance(n, int) and n != dataset.n_samples:
+        differences.append(f"it was fitted on {n:,} points of {source}, these are {dataset.n_samples:,} points "
+                           f"of {dataset.source}")
+    if list(model.feature_names) and list(model.feature_names) != list(dataset.feature_names):
+        differences.append(f"its features are {', '.join(map(repr, model.feature_names))}, these data's "
+                           f"{', '.join(map(repr, dataset.feature_names))}")
+    if not differences and sha and sha != _data_sha256(dataset.X):
+        differences.append(f"the values differ from those of {source} it was fitted on (same number of "
+                           f"points, {dataset.n_samples:,}, but another SHA-256)")
+    return "; ".join(differences)
 
 
 @dataclass(frozen=True, eq=False)

@@ -91,6 +91,8 @@ class Stress:
         self.counts: dict[str, int] = {}
         self.columns_answer = ["a", "c"]  # what the (replaced) column chooser answers
         monkeypatch.setattr(type(window), "_choose_columns", lambda _self, names, source: self.columns_answer)
+        monkeypatch.setattr(type(window), "_show_warning",  # read and dismissed (as errors are, in conftest)
+                            lambda _self, title, text: setattr(_self, "last_warning", text))
         self.controller = window.session.controller
         self._last = (None, None)  # (generation, snapshot iteration) at the last check
         self._relay_iteration = None  # the iteration the relays last reported, None before a restart
@@ -106,6 +108,7 @@ class Stress:
             "banner": (2, self.banner), "model": (1, self.save_and_open_model), "settle": (4, self.settle),
             "run_to_end": (2, self.run_to_end), "wait": (4, self.wait),
             "legend_click": (2, self.legend_click), "fitted_click": (3, self.fitted_click),
+            "save": (2, self.save), "model_on_other_data": (1, self.model_on_other_data),
         }
 
     # ------------------------------------------------------------------ relay monitor
@@ -517,6 +520,47 @@ class Stress:
         self.expect(win.open_model(path), f"could not open the saved model: {win.last_error}")
         self.expect(win.snapshot is not None and win.snapshot.iteration == 0, "the opened model is not iteration 0")
         self.expect(len(win.means) == fitted_k, "the opened model has another K")
+
+    def save(self) -> None:
+        """Ctrl+S: writes back silently only to the file this very fit came from; otherwise it asks
+        for a name (answered: cancel) and the model file from before is left as it was."""
+        win = self.window
+        path = self.tmp_path / "stress-model.json"
+        before = path.read_bytes() if path.exists() else None
+        target = win.save_target()
+        enabled = win.actionSaveModel.isEnabled()  # follows the fit at the next frame
+        asked = []
+        win._ask_save_path = lambda: asked.append(True) or ""
+        try:
+            self._key(Qt.Key.Key_S, CTRL)
+        finally:
+            del win._ask_save_path
+        if win.snapshot is None or not enabled:
+            return
+        if target is None:
+            self.expect(asked == [True], "Save did not ask for a name")
+            self.expect((path.read_bytes() if path.exists() else None) == before,
+                        "Save changed a model file that this fit did not come from")
+        else:
+            self.expect(not asked, "Save asked for a name although the fit came from its file")
+
+    def model_on_other_data(self) -> None:
+        """Open the saved model whatever data are open: a warning says how the data differ."""
+        win = self.window
+        path = self.tmp_path / "stress-model.json"
+        if not path.exists():
+            return
+        from gmm_desktop.gui.main_window import data_mismatch
+        from gmm_desktop.io.model_io import load_model
+
+        model = load_model(path)
+        if model.params.n_features != win.session.dataset.n_features or win.session.state == RUNNING:
+            return
+        win.last_warning = ""
+        differs = bool(data_mismatch(model, win.session.dataset))
+        self.expect(win.open_model(path), f"could not open the model: {win.last_error}")
+        self.expect(bool(win.last_warning) == differs, "a model on other data opened without a warning "
+                                                       "(or one on its own data with one)")
 
     def settle(self) -> None:
         """Pause, wait until EM is quiet, and check that it stays so and the views catch up."""

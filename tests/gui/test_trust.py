@@ -278,3 +278,23 @@ def test_find_k_progress_shows_elapsed_and_remaining_time():
     assert progress_text(15, 60, 30.0) == "15 / 60 fits · 0:30 elapsed · about 1:30 left"
     assert progress_text(60, 60, 125.0) == "60 / 60 fits · 2:05 elapsed"
     assert progress_text(1, 100, 40.0) == "1 / 100 fits · 0:40 elapsed · about 1:06:00 left"
+
+
+# ---------------------------------------------------------------------------------- item 4
+def test_opening_a_model_on_other_data_warns_and_says_how_they_differ(qtbot, window, lecture_model, tmp_path):
+    """Issue 11.4: a model fitted on 105 points opened onto the 1,050-point demo without a word."""
+    window.last_warning = ""
+    assert window.open_model(lecture_model)  # on the data it was fitted on: nothing to say
+    assert window.last_warning == ""
+    medium = generator.generate("medium", seed=0)
+    datasets.write_csv(medium, tmp_path / "demo.csv")
+    assert window.load_data(tmp_path / "demo.csv")
+    assert window.open_model(lecture_model)
+    assert "105 points of small.csv" in window.last_warning and "1,050 points of demo.csv" in window.last_warning
+    # the same number of points, other values: the SHA-256 tells them apart
+    same_size = generator.generate("small", seed=9)
+    datasets.write_csv(same_size, tmp_path / "other_small.csv")
+    assert window.load_data(tmp_path / "other_small.csv")
+    window.last_warning = ""
+    assert window.open_model(lecture_model)
+    assert "SHA-256" in window.last_warning and "105" in window.last_warning
