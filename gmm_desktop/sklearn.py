@@ -68,8 +68,8 @@ PRECISION_ERROR = (
     "number of components, increase reg_covar, or scale the input data."
 )
 
-#: Rows of random responsibilities drawn at a time by the ``random`` initialisation.
-_INIT_BLOCK_ROWS = 65_536
+#: Random responsibilities (rows x components) drawn at a time by the ``random`` initialisation.
+_INIT_BLOCK_ELEMENTS = 262_144
 
 _CHECK_TAKES_XP = "xp" in inspect.signature(_SklearnGaussianMixture._check_parameters).parameters
 
@@ -321,6 +321,11 @@ class GaussianMixture(_SklearnGaussianMixture):
             cov = (X64.T @ X64 - (nk * means.T) @ means) / nk.sum()
             cov.flat[:: X64.shape[1] + 1] += self.reg_covar
             return nk, means, cov
+        if self.covariance_type in ("diag", "spherical"):
+            # scikit-learn's E[x^2] - mean^2, literally: with one point per component it is
+            # ~x^2 * 2e-15, which sets the start (and its log-likelihood) when reg_covar is small
+            diag = points * points / nk[:, None] - means**2 + self.reg_covar
+            return nk, means, diag if self.covariance_type == "diag" else diag.mean(axis=1)
         diff = points - means
         scatter = np.einsum("ki,kj->kij", diff, diff)
         return nk, means, self._covariance_from_scatter(scatter, nk)
@@ -335,8 +340,9 @@ class GaussianMixture(_SklearnGaussianMixture):
         s0 = np.zeros(k)
         s1 = np.zeros((k, d))
         s2 = np.zeros((k, d, d))
-        for lo in range(0, n, _INIT_BLOCK_ROWS):
-            hi = min(n, lo + _INIT_BLOCK_ROWS)
+        rows = max(1024, _INIT_BLOCK_ELEMENTS // k)
+        for lo in range(0, n, rows):
+            hi = min(n, lo + rows)
             resp = random_state.uniform(size=(hi - lo, k))
             resp /= resp.sum(axis=1)[:, np.newaxis]
             xc = X64[lo:hi] - center
