@@ -52,12 +52,12 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def validate_data(estimator, X, **kwargs):
         return estimator._validate_data(X, **kwargs)
 
-from gmm_desktop.core import model_io
-from gmm_desktop.core.datasets import data_sha256
 from gmm_desktop.core.em import EMFitter, precision_cholesky
 from gmm_desktop.core.errors import FitError, ModelFileError
 from gmm_desktop.core.evaluate import MixtureEvaluator
 from gmm_desktop.core.params import GMMParams
+from gmm_desktop.io import model_io
+from gmm_desktop.io.datasets import data_sha256
 
 __all__ = ["GaussianMixture", "load_model", "save_model"]
 
@@ -500,26 +500,23 @@ def save_model(estimator, path, X=None, *, source: str = "") -> None:
     settings = {"tol": float(estimator.tol), "tol_mode": "per-sample", "max_iter": int(estimator.max_iter),
                 "reg_covar": float(estimator.reg_covar), "init": estimator.init_params,
                 "seed": estimator.random_state if isinstance(estimator.random_state, int) else None}
+    common = dict(settings=settings, feature_names=feature_names, source=source, sklearn=sk)
     if X is not None:
         X = np.ascontiguousarray(validate_data(estimator, X, reset=False), dtype=np.float64)
         ll = float(MixtureEvaluator(params).score_samples(X).sum())
         same_data = record is not None and record["n_samples"] == X.shape[0] and record["sha256"] == data_sha256(X)
-        doc = model_io.model_to_dict(
-            params, X=X, initial=record["initial"] if same_data else None,
-            trace=record["trace"] if same_data else [], converged=bool(estimator.converged_),
-            settings=settings, feature_names=feature_names, source=source, log_likelihood=ll)
+        model_io.save_model(path, params, X=X, initial=record["initial"] if same_data else None,
+                            trace=record["trace"] if same_data else [], converged=bool(estimator.converged_),
+                            log_likelihood=ll, **common)
     elif record is not None:
-        doc = model_io.model_to_dict(
-            params, X=np.empty((0, params.n_features)), initial=record["initial"], trace=record["trace"],
-            converged=bool(record["converged"]), settings=settings, feature_names=feature_names,
-            source=source, log_likelihood=record["log_likelihood"])
-        doc["data"].update(n_samples=record["n_samples"], sha256=record["sha256"])
+        model_io.save_model(path, params, initial=record["initial"], trace=record["trace"],
+                            converged=bool(record["converged"]), log_likelihood=record["log_likelihood"],
+                            n_samples=record["n_samples"], sha256=record["sha256"],
+                            **common)
     else:
         raise ModelFileError(
             "this estimator was not fitted by gmm_desktop.sklearn, so the model file's log-likelihood and "
             "data hash are unknown: pass the training data, save_model(estimator, path, X)")
-    doc["sklearn"] = sk
-    model_io.write_model_dict(path, doc)
 
 
 def load_model(path) -> GaussianMixture:
@@ -533,11 +530,10 @@ def load_model(path) -> GaussianMixture:
     Raises
     ------
     ModelFileError
-        With a message naming the file and the problem (see ``gmm_desktop.core.model_io.load_model``).
+        With a message naming the file and the problem (see ``gmm_desktop.io.model_io.load_model``).
     """
     model = model_io.load_model(path)
-    sk = model.raw.get("sklearn") if isinstance(getattr(model, "raw", None), dict) else None
-    sk = sk if isinstance(sk, dict) else {}
+    sk = model.sklearn
     saved = sk.get("params") if isinstance(sk.get("params"), dict) else {}
     p = model.params
     kwargs = {name: saved[name] for name in _SAVED_PARAMS if name in saved}

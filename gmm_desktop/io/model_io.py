@@ -47,6 +47,9 @@ class SavedModel:
     data : dict
         ``n_samples``, ``sha256``, ``source`` of the training data, as saved.
     created, app_version : str
+    sklearn : dict
+        The optional ``sklearn`` block written by :func:`gmm_desktop.sklearn.save_model` (the
+        estimator's parameters and lower bounds), or empty.
     """
 
     params: GMMParams
@@ -60,6 +63,7 @@ class SavedModel:
     data: dict = field(default_factory=dict)
     created: str = ""
     app_version: str = ""
+    sklearn: dict = field(default_factory=dict)
 
 
 def _params_json(params: GMMParams) -> dict:
@@ -84,6 +88,7 @@ def model_to_dict(
     label_column: str | None = None,
     n_samples: int | None = None,
     sha256: str | None = None,
+    sklearn: dict | None = None,
 ) -> dict:
     """The JSON document for a fitted model.
 
@@ -103,6 +108,8 @@ def model_to_dict(
         Instead of ``X``, for data that were never in memory (the Dask engine): their number of
         rows and the SHA-256 of their float64 C-order little-endian bytes; ``log_likelihood``
         or ``trace`` must then be given.
+    sklearn : dict, optional
+        Written as the optional top-level ``sklearn`` block (see docs/model-format.md).
     """
     from gmm_desktop.core.em import log_likelihood as total_log_likelihood
 
@@ -139,6 +146,8 @@ def model_to_dict(
         doc["data"]["label_column"] = str(label_column)
     if initial is not None:
         doc["initial"] = _params_json(initial)
+    if sklearn is not None:
+        doc["sklearn"] = sklearn
     return doc
 
 
@@ -307,6 +316,7 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
         data=data,
         created=str(doc.get("created", "")),
         app_version=str(doc.get("app_version", "")),
+        sklearn=doc["sklearn"] if isinstance(doc.get("sklearn"), dict) else {},
     )
 
 
