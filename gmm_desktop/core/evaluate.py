@@ -19,8 +19,11 @@ from gmm_desktop.core.em import precision_cholesky
 from gmm_desktop.core.params import GMMParams
 
 _LOG_2PI = math.log(2.0 * math.pi)
-#: Elements (points x components x features) of a block's whitened coordinates.
-BLOCK_ELEMENTS = 262_144
+#: Multiply-adds of a block's product (components x features x points x features). At most OpenBLAS's
+#: threshold for threading a product (65536 * 4): each product runs on the thread that calls it, and the
+#: blocks are spread over threads instead (BLAS threads woken for tiny products cost milliseconds each
+#: on a busy machine).
+BLOCK_PRODUCT = 262_144
 
 
 class MixtureEvaluator:
@@ -45,24 +48,28 @@ class MixtureEvaluator:
         k, d = params.n_components, params.n_features
         _, log_det, U = _fast.full_precisions(params, np.asarray(prec_chol, dtype=np.float64))
         self.n_components, self.n_features = k, d
-        # whitened coordinates of every component at once: x @ U_all - shift, grouped by component
-        self._U_all = np.ascontiguousarray(np.transpose(U, (1, 0, 2)).reshape(d, k * d))
-        self._shift = np.einsum("kj,kji->ki", params.means, U).reshape(k * d)
+        # whitened coordinates of every component at once, components x points:
+        # row k*d + i of  U_all @ x - shift  is  (U_k' (x - mu_k))_i
+        self._U_all = np.ascontiguousarray(np.transpose(U, (0, 2, 1)).reshape(k * d, d))
+        self._shift = np.einsum("kj,kji->ki", params.means, U).reshape(k * d, 1)
         with np.errstate(divide="ignore"):
-            self._const = log_det - 0.5 * d * _LOG_2PI + np.log(params.weights)
+            self._const = (log_det - 0.5 * d * _LOG_2PI + np.log(params.weights))[:, None]
 
     def _weighted_log_prob(self, Xb: np.ndarray) -> np.ndarray:
-        """``log w_k + log N(x | k)`` of a block, ndarray of shape (n_block, n_components)."""
-        y = Xb @ self._U_all
+        """``log w_k + log N(x | k)`` of a block, ndarray of shape (n_components, n_block)."""
+        d = self.n_features
+        y = self._U_all @ Xb.T
         y -= self._shift
         y *= y
-        logp = y.reshape(len(Xb), self.n_components, self.n_features).sum(axis=2)
+        logp = y[0::d].copy()
+        for i in range(1, d):
+            logp += y[i::d]
         logp *= -0.5
         logp += self._const
         return logp
 
     def _block_rows(self) -> int:
-        return max(256, BLOCK_ELEMENTS // (self.n_components * self.n_features))
+        return max(64, BLOCK_PRODUCT // (self.n_components * self.n_features**2))
 
     def evaluate(self, X, *, resp=None, log_density=None, labels=None, n_threads=None) -> None:
         """Fill the given outputs for the rows of ``X``.
@@ -88,25 +95,23 @@ class MixtureEvaluator:
 
         def run(group):
             for lo, hi in group:
-                logp = self._weighted_log_prob(X[lo:hi])
+                logp = self._weighted_log_prob(X[lo:hi])  # components x points
                 if labels is not None:
-                    labels[lo:hi] = logp.argmax(axis=1)
+                    labels[lo:hi] = logp.argmax(axis=0)
                 if resp is None and log_density is None:
                     continue
-                top = logp.max(axis=1, keepdims=True)
+                top = logp.max(axis=0)
                 top[~np.isfinite(top)] = 0.0
                 logp -= top
                 with np.errstate(under="ignore"):
-                    if resp is not None:
-                        out = resp[lo:hi]
-                        np.exp(logp, out=out)
-                        total = out.sum(axis=1, keepdims=True)
-                        out /= total
-                    else:
-                        total = np.exp(logp).sum(axis=1, keepdims=True)
+                    np.exp(logp, out=logp)
+                total = logp.sum(axis=0)
+                if resp is not None:
+                    logp /= total
+                    resp[lo:hi] = logp.T
                 if log_density is not None:
                     with np.errstate(divide="ignore"):
-                        log_density[lo:hi] = (np.log(total) + top)[:, 0]
+                        log_density[lo:hi] = np.log(total) + top
 
         if threads == 1 or len(spans) == 1:
             run(spans)
