@@ -52,9 +52,10 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def validate_data(estimator, X, **kwargs):
         return estimator._validate_data(X, **kwargs)
 
-from gmm_desktop.core.em import EMFitter, precision_cholesky
+from gmm_desktop.core.em import precision_cholesky
 from gmm_desktop.core.errors import FitError, ModelFileError
 from gmm_desktop.core.evaluate import MixtureEvaluator
+from gmm_desktop.core.fitter import EMFitter
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.io import model_io
 from gmm_desktop.io.datasets import data_sha256
@@ -166,6 +167,7 @@ class GaussianMixture(_SklearnGaussianMixture):
         n_samples = X.shape[0]
         best_params = best_record = None
         best_n_iter = 0
+        engine = None  # the data's quadratic features, built once for all n_init starts
 
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
@@ -180,7 +182,8 @@ class GaussianMixture(_SklearnGaussianMixture):
                 best_record = None
                 continue
 
-            fitter, log_weight_sum = self._start_fitter(X64)
+            fitter, log_weight_sum = self._start_fitter(X64, engine)
+            engine = fitter.engine
             converged = False
             ll = fitter.snapshot.log_likelihood  # of the parameters the next M-step starts from
             for n_iter in range(1, self.max_iter + 1):
@@ -358,7 +361,7 @@ class GaussianMixture(_SklearnGaussianMixture):
         return nk, means, self._covariance_from_scatter(scatter, nk)
 
     # ------------------------------------------------------------------ the core
-    def _start_fitter(self, X64):
+    def _start_fitter(self, X64, engine=None):
         """The core's fitter on the current parameters, and the log of the weights' sum (scikit-learn
         evaluates the first lower bound with the weights as they are; the core needs them to sum to 1)."""
         weights = np.asarray(self.weights_, dtype=np.float64)
@@ -369,8 +372,8 @@ class GaussianMixture(_SklearnGaussianMixture):
         start = GMMParams(weights / total, self.means_, covariances, self.covariance_type)
         self._start_covariances = None
         try:
-            fitter = EMFitter(X64, start, tol=0.0, tol_mode="per-sample", max_iter=max(1, self.max_iter),
-                              reg_covar=self.reg_covar)
+            fitter = EMFitter(X64 if engine is None else None, start, tol=0.0, tol_mode="per-sample",
+                              max_iter=max(1, self.max_iter), reg_covar=self.reg_covar, engine=engine)
         except FitError as exc:
             raise _value_error(exc) from None
         return fitter, math.log(total)
