@@ -18,7 +18,7 @@ replaced is what allocates arrays of size (n_samples, n_components) and does the
 * ``fit``/``fit_predict``: the loop of ``BaseMixture.fit_predict``, statement for statement (same
   convergence rule on the change of the per-sample lower bound, same choice of the best of
   ``n_init``, same ``ConvergenceWarning``, same ``warm_start``), driving the core's
-  :class:`~gmm_desktop.core.em.EMFitter` instead of ``_e_step``/``_m_step``.
+  :class:`~gmm_desktop.core.fitter.EMFitter` instead of ``_e_step``/``_m_step``.
 * the initialisation: the responsibilities scikit-learn would build (``kmeans``: one-hot of
   ``KMeans(n_init=1).labels_``; ``k-means++``: one-hot of ``kmeans_plusplus``'s indices;
   ``random_from_data``: of ``random_state.choice``; ``random``: uniform draws, normalised per row),
