@@ -36,7 +36,11 @@ Iterations, stopping rule, fixed point
     decreases and every reported iterate is the output of an M-step. The stopping rule is plain EM's
     (:class:`~gmm_desktop.core.em.EMFitter`): stop when one plain EM step changed the log-likelihood
     by less than ``tol`` (``tol_mode`` ``total`` or ``per-sample``); the saved parameters are then
-    ``F(theta0)``, exactly what plain EM would return from ``theta0``. Fixed points of SQUAREM are
+    ``F(theta0)``, exactly what plain EM would return from ``theta0``. A plain EM step that would
+    *lower* the log-likelihood also ends the fit, at the point before it (converged): EM cannot
+    improve on that point. Plain EM never gets there, but an extrapolation can land just past EM's
+    fixed point, where the M-step's ``reg_covar`` costs a little likelihood (about 1e-6 on a
+    component 1e-4 wide), or within rounding of it. Fixed points of SQUAREM are
     those of ``F``, so both methods end at the same maximum (tests check it to 1e-6).
     ``max_iter`` bounds the EM steps (E-steps, the unit of work of plain EM), not the reported
     iterates: an accelerated fit never does more E-steps than plain EM would be allowed.
@@ -254,6 +258,9 @@ class SquaremFitter:
         self._params = initial
         self._ll, self._state = f._ll, f._state
         self._cycle = None
+        self._vectors = None
+        #: True when the fit stopped because a plain EM step would have lowered the log-likelihood
+        self.stopped_on_decrease = False
         self._snapshot = f.snapshot
 
     # -- state (as EMFitter)
@@ -316,6 +323,8 @@ class SquaremFitter:
         if self._cycle is None:
             theta0, ll0 = self._params, self._ll
             theta1, ll1, state1 = self._em_step(theta0, self._state)
+            if ll1 < ll0:
+                return self._stop()
             change = ll1 - ll0
             self._cycle = (theta0, ll0)
             return self._report(theta1, ll1, state1, change, self._is_converged(change))
@@ -344,8 +353,19 @@ class SquaremFitter:
                 self.step_max = min(STEP_CAP, self.step_max * STEP_FACTOR)
         ll2, state2 = self._map.expect(theta2)
         self.n_em_steps += 1
+        if ll2 < ll1:
+            return self._stop()
         change = ll2 - ll1
         return self._report(theta2, ll2, state2, change, self._is_converged(change))
+
+    def _stop(self) -> EMSnapshot:
+        """A plain EM step would lower the log-likelihood: the current point is EM's fixed point
+        (to within rounding, or the little likelihood ``reg_covar`` costs the M-step), so stop
+        there, converged, without reporting the lower point."""
+        self.stopped_on_decrease = True
+        self._converged = True
+        self._snapshot = dataclasses.replace(self._snapshot, converged=True)
+        return self._snapshot
 
     def _step_length(self, theta0, theta1, theta2) -> float:
         c = self._coords
