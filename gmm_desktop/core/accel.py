@@ -215,6 +215,10 @@ class SquaremFitter:
     tol, tol_mode, max_iter, reg_covar, fast, n_threads
         As for :class:`~gmm_desktop.core.em.EMFitter`; ``max_iter`` bounds the EM steps
         (:attr:`n_em_steps`).
+    step_min, step_max : float
+        The step length's lower bound and the initial upper bound (SQUAREM's ``step.min0`` and
+        ``step.max0``, both 1: the first cycle is plain EM). A larger ``step_min`` forces longer
+        extrapolations (the tests use it to make them overshoot).
 
     Attributes
     ----------
@@ -238,7 +242,13 @@ class SquaremFitter:
     """
 
     def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-                 fast=True, n_threads=None):
+                 fast=True, n_threads=None, step_min=STEP_MIN, step_max=STEP_MAX0):
+        if not (math.isfinite(step_min) and 1.0 <= step_min <= STEP_CAP):
+            raise ParamsError(f"step_min must be between 1 and {STEP_CAP:g}, got {step_min!r}")
+        if not (math.isfinite(step_max) and step_min <= step_max <= STEP_CAP):
+            raise ParamsError(f"step_max must be between step_min and {STEP_CAP:g}, got {step_max!r}")
+        self.step_min = float(step_min)
+        self._step_max0 = float(step_max)
         self._fitter = EMFitter(X, initial, tol=tol, tol_mode=tol_mode, max_iter=max_iter, reg_covar=reg_covar,
                                 fast=fast, n_threads=n_threads)
         f = self._fitter
@@ -251,7 +261,7 @@ class SquaremFitter:
         self.n_extrapolations = 0
         self.n_fallbacks = 0
         self.n_plain = 0
-        self.step_max = STEP_MAX0
+        self.step_max = self._step_max0
         self._converged = False
         # the current point and its E-step; ``_cycle`` holds theta0's coordinates and theta1's state
         # between the two halves of a cycle
@@ -333,7 +343,7 @@ class SquaremFitter:
         theta1, ll1, state1 = self._params, self._ll, self._state
         theta2 = self._map.maximize(theta1, state1)
         budget = self.max_iter - self.n_em_steps
-        step = self._step_length(theta0, theta1, theta2) if budget >= 2 else STEP_MIN
+        step = self._step_length(theta0, theta1, theta2) if budget >= 2 else 1.0
         if abs(step - 1.0) >= 0.01:
             kept = self._extrapolate(theta0, theta1, theta2, ll1, step)
             if kept is not None:
@@ -344,7 +354,7 @@ class SquaremFitter:
                 return self._report(params, ll, state, ll - ll1, False)
             self.n_fallbacks += 1
             if step >= self.step_max:
-                self.step_max = max(STEP_MAX0, self.step_max / STEP_FACTOR)
+                self.step_max = max(self._step_max0, self.step_max / STEP_FACTOR)
             if self.n_em_steps >= self.max_iter:  # no E-step left to evaluate theta2: theta1 stands
                 return self._snapshot
         else:
@@ -372,15 +382,15 @@ class SquaremFitter:
         try:
             t0, t1, t2 = c.to_vector(theta0), c.to_vector(theta1), c.to_vector(theta2)
         except np.linalg.LinAlgError:
-            return STEP_MIN
+            return 1.0  # no extrapolation: a plain EM step
         r = t1 - t0
         v = t2 - t1 - r
         sr2, sv2 = float(r @ r), float(v @ v)
         if not (math.isfinite(sr2) and math.isfinite(sv2)) or sr2 == 0.0:
-            return STEP_MIN
+            return 1.0  # no extrapolation: a plain EM step
         step = self.step_max if sv2 == 0.0 else math.sqrt(sr2 / sv2)
         self._vectors = (t0, r, v)
-        return float(min(self.step_max, max(STEP_MIN, step)))
+        return float(min(self.step_max, max(self.step_min, step)))
 
     def _extrapolate(self, theta0, theta1, theta2, ll1, step):
         """The stabilised extrapolated point, with its E-step, or None to fall back."""
