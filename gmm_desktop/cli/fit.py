@@ -72,7 +72,7 @@ def resolve_start(args, n_features: int, n_samples: int):
 
 def run(args) -> int:
     """Run ``fit``; returns the exit status."""
-    from gmm_desktop.core.em import EMFitter
+    from gmm_desktop.core.accel import make_fitter
     from gmm_desktop.core.init import initial_params
     from gmm_desktop.io.datasets import describe_columns
     from gmm_desktop.io.model_io import save_model
@@ -82,22 +82,26 @@ def run(args) -> int:
     if args.means and args.means_file:
         raise UsageError("give --means or --means-file, not both")
     if args.engine == "dask":
+        if args.accelerate != "none":
+            raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
         return _run_dask(args)
     data = load_dataset(args.data, args.columns, args.drop_invalid)
     X = data.X
     init, means, k = resolve_start(args, X.shape[1], X.shape[0])
     initial = initial_params(X, k, method=init, means=means, covariance_type=args.covariance_type,
                              reg_covar=args.reg_covar, seed=args.seed)
-    fitter = EMFitter(X, initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
-                      reg_covar=args.reg_covar)
+    fitter = make_fitter(X, initial, accelerate=args.accelerate, tol=args.tol, tol_mode=args.tol_mode,
+                         max_iter=args.max_iter, reg_covar=args.reg_covar)
     snap = fitter.run()
     settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter,
-                "reg_covar": args.reg_covar, "init": init, "seed": args.seed}
+                "reg_covar": args.reg_covar, "init": init, "seed": args.seed, "accelerate": args.accelerate}
     save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,
                settings=settings, feature_names=data.feature_names, source=data.source,
                log_likelihood=snap.log_likelihood, label_column=data.label_name)
     state = "converged" if snap.converged else "did not converge"
     its = "iteration" if snap.iteration == 1 else "iterations"
+    if args.accelerate != "none":
+        its += f" ({args.accelerate}: {fitter.n_em_steps} EM steps)"
     print(f"{state} after {snap.iteration} {its}: log-likelihood {snap.log_likelihood:.6f} "
           f"({k} components, {args.covariance_type}, {X.shape[0]} points; {describe_columns(data)}) "
           f"-> {args.output}")

@@ -82,6 +82,9 @@ def add_em_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-iter", type=positive_int, default=1000, help="at most this many EM iterations")
     parser.add_argument("--reg-covar", type=non_negative_float, default=1e-6,
                         help="added to every covariance diagonal after each M-step")
+    parser.add_argument("--accelerate", choices=["none", "squarem"], default="none",
+                        help="squarem: extrapolate EM steps (SQUAREM), same maximum and stopping rule in "
+                        "fewer EM steps; the log-likelihood still never decreases")
     parser.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
     parser.add_argument("--drop-invalid", action="store_true",
                         help="drop rows with non-numeric or non-finite cells instead of refusing the file")

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gmm_desktop.core.em import EMFitter, check_data, check_settings, count_parameters, information_criteria
+from gmm_desktop.core.accel import check_accelerate, make_fitter
+from gmm_desktop.core.em import check_data, check_settings, count_parameters, information_criteria
 from gmm_desktop.core.errors import FitError, GMMError, ParamsError
 from gmm_desktop.core.init import initial_params
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, check_covariance_type
@@ -278,7 +279,7 @@ def _fit_once(X, k, covariance_type, seed, settings, should_stop):
     """One k-means++ start and its EM run; returns ``(initial, snapshot, fitter)``."""
     initial = initial_params(X, k, method="kmeans++", covariance_type=covariance_type,
                              reg_covar=settings["reg_covar"], seed=seed)
-    fitter = EMFitter(X, initial, **settings)
+    fitter = make_fitter(X, initial, **settings)
 
     def poll(_snapshot):
         if should_stop():
@@ -331,6 +332,7 @@ def select_model(
     tol_mode: str = "total",
     max_iter: int = 1000,
     reg_covar: float = 1e-6,
+    accelerate: str = "none",
     progress=None,
     should_stop=None,
     fit_all=None,
@@ -354,6 +356,9 @@ def select_model(
         Base seed, >= 0.
     tol, tol_mode, max_iter, reg_covar
         EM settings, as for :class:`~gmm_desktop.core.em.EMFitter`.
+    accelerate : {'none', 'squarem'}
+        ``squarem``: every candidate is fitted by :class:`~gmm_desktop.core.accel.SquaremFitter`
+        (the same maximum in fewer EM steps; ``max_iter`` then bounds the EM steps).
     progress : callable, optional
         ``progress(done, total, candidate_or_None)`` after every fit (every restart):
         ``total = n_candidates * n_init``; the third argument is the finished
@@ -392,8 +397,10 @@ def select_model(
     X = check_data(X)
     covariance_types = check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed)
     check_settings(tol, tol_mode, max_iter, reg_covar)
+    check_accelerate(accelerate)
     k_min, k_max, n_init, seed = int(k_min), int(k_max), int(n_init), int(seed)
-    settings = {"tol": float(tol), "tol_mode": tol_mode, "max_iter": int(max_iter), "reg_covar": float(reg_covar)}
+    settings = {"tol": float(tol), "tol_mode": tol_mode, "max_iter": int(max_iter), "reg_covar": float(reg_covar),
+                "accelerate": accelerate}
     n, d = X.shape
 
     notes: list[str] = []
@@ -423,7 +430,10 @@ def select_model(
 
     outcomes = None
     if fit_all is not None:
-        outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], dict(settings)))
+        if accelerate != "none":
+            raise ParamsError("accelerate='squarem' is for fits in this process; drop it with fit_all")
+        em_settings = {key: value for key, value in settings.items() if key != "accelerate"}
+        outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], em_settings))
     for ctype, k in grid:
         best = None  # (log_likelihood, r, outcome)
         restart_lls: list[float] = []

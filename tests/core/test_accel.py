@@ -57,7 +57,7 @@ def test_reaches_plain_em_fixed_point(seed):
 
 @pytest.mark.parametrize("ctype", COVARIANCE_TYPES)
 def test_notebook_problem_same_answer_in_fewer_em_steps(ctype):
-    from gmm_desktop.core.datasets import demo_dataset
+    from gmm_desktop.io.generator import demo_dataset
 
     X = demo_dataset().X
     p0 = params_from_means(X, NOTEBOOK_START, ctype)

@@ -1,0 +1,75 @@
+"""``--accelerate`` for ``fit`` and ``select``: the same model in fewer EM steps, recorded in the file."""
+
+import numpy as np
+import pytest
+
+from gmm_desktop.cli.main import main
+from gmm_desktop.io.datasets import write_csv
+from gmm_desktop.io.generator import generate
+from gmm_desktop.io.model_io import load_model
+
+NOTEBOOK_MEANS = "1,-1;5,5;8,7;10,0"
+
+
+@pytest.fixture
+def data_csv(tmp_path):
+    path = tmp_path / "data.csv"
+    write_csv(generate("medium", seed=0), path)
+    return path
+
+
+def run(capsys, *argv):
+    code = main(list(map(str, argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fit_squarem_same_model_fewer_em_steps(data_csv, tmp_path, capsys):
+    plain, fast = tmp_path / "plain.json", tmp_path / "fast.json"
+    code, out_plain, err = run(capsys, "fit", data_csv, "--means", NOTEBOOK_MEANS, "--tol", "1e-8", "-o", plain)
+    assert code == 0, err
+    code, out_fast, err = run(capsys, "fit", data_csv, "--means", NOTEBOOK_MEANS, "--tol", "1e-8",
+                              "--accelerate", "squarem", "-o", fast)
+    assert code == 0, err
+    assert out_fast.startswith("converged after") and "squarem:" in out_fast and "EM steps" in out_fast
+    em_steps = int(out_fast.split("squarem: ")[1].split(" EM steps")[0])
+    a, b = load_model(plain), load_model(fast)
+    assert em_steps < a.n_iter
+    assert a.settings["accelerate"] == "none" and b.settings["accelerate"] == "squarem"
+    assert b.log_likelihood >= a.log_likelihood - 1e-6
+    np.testing.assert_allclose(b.params.means, a.params.means, atol=1e-4)
+    assert np.all(np.diff(b.trace) >= 0) and len(b.trace) == b.n_iter
+
+
+def test_default_is_plain_em(data_csv, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    code, stdout, _ = run(capsys, "fit", data_csv, "--k", "4", "--tol", "0", "--max-iter", "7", "-o", out)
+    assert code == 0 and "squarem" not in stdout
+    assert load_model(out).n_iter == 7  # the contract: --tol 0 --max-iter N runs exactly N iterations
+
+
+def test_bad_accelerate_value_is_one_error_line(data_csv, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    code, stdout, err = run(capsys, "fit", data_csv, "--k", "2", "--accelerate", "fast", "-o", out)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and "squarem" in err
+    assert not out.exists()
+
+
+def test_select_squarem_picks_the_same_model(data_csv, tmp_path, capsys):
+    plain, fast = tmp_path / "plain.json", tmp_path / "fast.json"
+    args = ("select", data_csv, "--k-min", "3", "--k-max", "5", "--n-init", "1")
+    assert run(capsys, *args, "-o", plain)[0] == 0
+    code, stdout, err = run(capsys, *args, "--accelerate", "squarem", "-o", fast)
+    assert code == 0, err
+    a, b = load_model(plain), load_model(fast)
+    assert b.params.n_components == a.params.n_components == 4
+    assert b.settings["accelerate"] == "squarem"
+    assert b.log_likelihood == pytest.approx(a.log_likelihood, abs=1e-2)
+
+
+def test_help_lists_accelerate(capsys):
+    for command in ("fit", "select"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--accelerate {none,squarem}" in capsys.readouterr().out
