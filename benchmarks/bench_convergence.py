@@ -27,7 +27,8 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from gmm_desktop.core.accel import SquaremFitter
-from gmm_desktop.core.em import EMFitter, log_likelihood
+from gmm_desktop.core.em import log_likelihood
+from gmm_desktop.core.fitter import EMFitter
 from gmm_desktop.core.init import initial_params, params_from_means
 from gmm_desktop.io.datasets import load_data
 from gmm_desktop.io.generator import demo_dataset, generate

@@ -62,7 +62,8 @@ import math
 
 import numpy as np
 
-from gmm_desktop.core.em import EMFitter, EMSnapshot, collapsed_components
+from gmm_desktop.core.em import collapsed_components, precision_cholesky
+from gmm_desktop.core.fitter import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import FitError, ParamsError
 from gmm_desktop.core.params import GMMParams
 
@@ -176,31 +177,36 @@ class Coordinates:
 
 # --------------------------------------------------------------------------- the EM map
 class _EMMap:
-    """One EM step at any parameters, through the core fitter's machinery (its fast, blocked path).
+    """One EM step at any parameters, through the core fitter's engine (its fast, blocked path).
 
-    ``expect(params)`` is one E-step: ``(log_likelihood, state)``, where ``state`` is what the
-    M-step needs (sufficient statistics on the fast path); ``maximize(params, state)`` is the
-    M-step. The fitter is built once for the data; only its parameters change.
+    ``expect(params)`` is one E-step: ``(log_likelihood, stats)``; ``maximize(params, stats)`` is
+    the M-step of :meth:`EMFitter.m_step <gmm_desktop.core.fitter.EMFitter.m_step>` (without
+    locks), including its re-take of the moments of a component that became too narrow for them.
+    The engine is built once for the data; only the parameters change.
     """
 
     def __init__(self, fitter: EMFitter):
         self._fitter = fitter
+        self._engine = fitter.engine
 
     def expect(self, params: GMMParams):
-        f = self._fitter
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            ll, state, _ = f._expect(params)
-        f._check_finite(ll, params)
-        return ll, state
+            e = self._engine.expect(params)
+        self._fitter._check_finite(e.log_likelihood)
+        return e.log_likelihood, e.stats
 
-    def maximize(self, params: GMMParams, state) -> GMMParams:
-        f = self._fitter
-        # the fitter's M-step reads the parameters whose E-step produced ``state`` (narrow components
-        # are recomputed directly from them)
-        f._params, f._state = params, state
+    def maximize(self, params: GMMParams, stats) -> GMMParams:
+        f, engine = self._fitter, self._engine
+        ctype = params.covariance_type
         with np.errstate(over="ignore", invalid="ignore"):
-            new = f._maximize()
-        f._check_params_finite(new)
+            new = stats.to_params(ctype, f.reg_covar, locks=None, previous=params)
+            f._check_params_finite(new)
+            redo = engine.refine_needed(stats, new)
+            if redo:  # a component became too narrow for the moments it was summed with: re-take them
+                stats = engine.refine(params, stats, redo)
+                new = stats.to_params(ctype, f.reg_covar, locks=None, previous=params)
+                f._check_params_finite(new)
+        precision_cholesky(new)  # FitError for a covariance that is not positive definite
         return new
 
 
@@ -266,7 +272,7 @@ class SquaremFitter:
         # the current point and its E-step; ``_cycle`` holds theta0's coordinates and theta1's state
         # between the two halves of a cycle
         self._params = initial
-        self._ll, self._state = f._ll, f._state
+        self._ll, self._state = f._ll, f._stats
         self._cycle = None
         self._vectors = None
         #: True when the fit stopped because a plain EM step would have lowered the log-likelihood
@@ -297,7 +303,7 @@ class SquaremFitter:
         return self._snapshot
 
     def snapshot_with_responsibilities(self) -> EMSnapshot:
-        resp, labels = self._fitter._expect(self._params, want_resp=True)[2]
+        resp, labels = self._fitter.engine.responsibilities(self._params)
         return dataclasses.replace(self._snapshot, resp=resp, labels=labels)
 
     # -- work
@@ -305,13 +311,13 @@ class SquaremFitter:
         self._params, self._ll, self._state = params, ll, state
         self._converged = converged
         self.trace.append(ll)
-        n = self.X.shape[0]
+        n = self._fitter.n_samples
         self._snapshot = EMSnapshot(len(self.trace), ll, change, converged, params, n,
                                     collapsed_components(params, n, self.reg_covar))
         return self._snapshot
 
     def _is_converged(self, change: float) -> bool:
-        measure = change / self.X.shape[0] if self.tol_mode == "per-sample" else change
+        measure = change / self._fitter.n_samples if self.tol_mode == "per-sample" else change
         return abs(measure) < self.tol
 
     def _em_step(self, params, state):

@@ -5,7 +5,7 @@ import pytest
 
 from gmm_desktop.core import accel
 from gmm_desktop.core.accel import Coordinates, SquaremFitter, make_fitter
-from gmm_desktop.core.em import EMFitter
+from gmm_desktop.core.fitter import EMFitter
 from gmm_desktop.core.errors import ParamsError
 from gmm_desktop.core.init import initial_params, params_from_means
 from gmm_desktop.core.params import COVARIANCE_TYPES
