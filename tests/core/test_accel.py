@@ -148,12 +148,12 @@ def test_max_iter_bounds_em_steps(max_iter):
 
 
 def test_per_sample_tolerance_is_plain_em_rule():
-    X, k = separated(5)
-    p0 = initial_params(X, k, method="kmeans++", seed=5)
+    X, k = overlapping(1)
+    p0 = initial_params(X, k, method="random", seed=1)
     fitter = SquaremFitter(X, p0, tol=1e-3, tol_mode="per-sample")
     snap = fitter.run()
-    assert snap.converged
-    assert abs(snap.change) / X.shape[0] < 1e-3
+    assert snap.converged and snap.iteration >= 2
+    assert fitter.stopped_on_decrease or abs(snap.change) / X.shape[0] < 1e-3
     # with the total rule at the same number the fit goes on further
     total = SquaremFitter(X, p0, tol=1e-3, tol_mode="total")
     total.run()
