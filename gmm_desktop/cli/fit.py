@@ -9,13 +9,14 @@ from gmm_desktop.cli.parser import (
     UsageError,
     add_em_options,
     add_engine_options,
+    add_option,
     check_engine_options,
     check_output,
     dask_engine_for,
     load_dataset,
     positive_int,
-    seed_int,
 )
+from gmm_desktop.core.options import OPTIONS
 
 
 def add_parser(sub) -> None:
@@ -23,13 +24,13 @@ def add_parser(sub) -> None:
     fit = sub.add_parser("fit", help="fit a mixture to a data file and save the model")
     fit.add_argument("data", metavar="DATA_FILE")
     fit.add_argument("--k", type=positive_int, help="number of components (not needed with --means)")
-    fit.add_argument("--init", choices=["means", "kmeans++", "kmeans", "random"],
-                     help="how to start (default: kmeans++, or means when means are given)")
+    add_option(fit, "init", default=None,
+               help=f"how to start; means needs --means or --means-file (default: {OPTIONS['init'].default}, "
+               "or means when means are given)")
     fit.add_argument("--means", help='initial means, e.g. "1,-1;5,5;8,7;10,0"')
     fit.add_argument("--means-file", metavar="FILE", help="initial means as a data file, one mean a row")
-    fit.add_argument("--covariance-type", choices=["full", "diag", "spherical", "tied"], default="full",
-                     help="covariance model")
-    fit.add_argument("--seed", type=seed_int, default=0, help="seed for every random choice")
+    add_option(fit, "covariance_type")
+    add_option(fit, "seed")
     add_em_options(fit)
     add_engine_options(fit)
     fit.add_argument("--init-sample", type=positive_int, default=argparse.SUPPRESS, metavar="N",
@@ -53,7 +54,7 @@ def resolve_start(args, n_features: int, n_samples: int):
                 f"the means file has {means.shape[1]} columns but the data have {n_features} features; "
                 "give one mean a row with one coordinate per feature"
             )
-    init = args.init or ("means" if means is not None else "kmeans++")
+    init = args.init or ("means" if means is not None else OPTIONS["init"].default)
     if init == "means" and means is None:
         raise UsageError("--init means needs --means or --means-file")
     if init != "means" and means is not None:
@@ -76,6 +77,7 @@ def run(args) -> int:
     from gmm_desktop.core.init import initial_params
     from gmm_desktop.io.datasets import describe_columns
     from gmm_desktop.io.model_io import save_model
+    from gmm_desktop.io.provenance import Start, model_settings
 
     check_output(args.output)
     check_engine_options(args)
@@ -93,8 +95,7 @@ def run(args) -> int:
     fitter = make_fitter(X, initial, accelerate=args.accelerate, tol=args.tol, tol_mode=args.tol_mode,
                          max_iter=args.max_iter, reg_covar=args.reg_covar)
     snap = fitter.run()
-    settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter,
-                "reg_covar": args.reg_covar, "init": init, "seed": args.seed, "accelerate": args.accelerate}
+    settings = model_settings(vars(args), Start(init, args.seed))
     save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,
                settings=settings, feature_names=data.feature_names, source=data.source,
                log_likelihood=snap.log_likelihood, label_column=data.label_name)
@@ -115,6 +116,7 @@ def _run_dask(args) -> int:
     """``fit --engine dask``: the same EM over the chunks of the data on a Dask cluster."""
     from gmm_desktop.dask_engine import DEFAULT_INIT_SAMPLE
     from gmm_desktop.io.model_io import save_model
+    from gmm_desktop.io.provenance import Start, model_settings
 
     if args.drop_invalid:
         raise UsageError("--drop-invalid is not available with --engine dask; clean the data first")
@@ -135,8 +137,7 @@ def _run_dask(args) -> int:
         fit = engine.fit(initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
                          reg_covar=args.reg_covar, callback=progress)
         sha = engine.sha256()
-        settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter,
-                    "reg_covar": args.reg_covar, "init": init, "seed": args.seed}
+        settings = model_settings(vars(args), Start(init, args.seed))
         if init != "means":
             settings["init_sample"] = sample
         save_model(args.output, fit.params, n_samples=engine.n_samples, sha256=sha, initial=initial,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gmm_desktop.cli.parser import check_output, positive_int, seed_int
+from gmm_desktop.cli.parser import add_option, check_output, positive_int
 
 
 def add_parser(sub) -> None:
@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
                      help="105, 1,050 or 10,500 points")
     gen.add_argument("--centers", help='cluster centers, e.g. "1,-1;5,5;8,7;10,0" (the default)')
     gen.add_argument("--n-samples", type=positive_int, help="number of points (overrides --preset)")
-    gen.add_argument("--seed", type=seed_int, default=0, help="the same seed gives the same file")
+    add_option(gen, "seed", help="the same seed gives the same file")
     gen.add_argument("-o", "--output", required=True, metavar="DATA.csv")
     gen.set_defaults(handler=run)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
-from gmm_desktop.core.errors import GMMError
+from gmm_desktop.core.errors import GMMError, ParamsError
+from gmm_desktop.core.options import EM_SETTINGS, OPTIONS, Option
+from gmm_desktop.core.selection import parse_covariance_types
 
 EXIT_USAGE = 2
 
@@ -23,12 +23,26 @@ class UsageError(GMMError):
     """Bad command-line options."""
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default once, as the user would type it (``full,diag``, not
+    ``('full', 'diag')``), and none for options without one (no ``(default: None)``)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or "default:" in text or default is None or default is False
+                or default is argparse.SUPPRESS or not action.option_strings):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, (tuple, list)) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one ``error:`` line (raised, so main() prints it once), and every
-    option's help shows its default."""
+    option's help shows its default (:class:`HelpFormatter`)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -45,27 +59,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return value
-
-
-def seed_int(text: str) -> int:
-    """A seed: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative; give a seed of 0 or more")
-    return value
-
-
 def columns_list(text: str) -> list:
     parts = [p.strip() for p in text.split(",")]
     if not all(parts):
@@ -73,18 +66,55 @@ def columns_list(text: str) -> list:
     return [int(p) if p.isdigit() else p for p in parts]
 
 
+def option_type(option: Option):
+    """The argparse ``type`` of a numeric option of the table: its range and message from the table."""
+    convert = int if option.kind == "int" else float
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            word = "a whole number" if option.kind == "int" else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
+        try:
+            return option.check(value)
+        except ParamsError:
+            advice = f"; {option.advice}" if option.advice else ""
+            raise argparse.ArgumentTypeError(f"{text!r} must be {option.describe_range()}{advice}") from None
+
+    parse.__name__ = option.name  # argparse names the type in some messages
+    return parse
+
+
+def _covariance_list(text: str) -> tuple[str, ...]:
+    try:
+        return parse_covariance_types(text)
+    except ParamsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_option(parser: argparse.ArgumentParser, name: str, **overrides) -> None:
+    """Add option ``name`` of :data:`gmm_desktop.core.options.OPTIONS` to ``parser``: its flag, type,
+    choices, default and help from the table (``overrides`` replace any of the ``add_argument``
+    keywords, e.g. a help text that says more for one command)."""
+    option = OPTIONS[name]
+    kwargs = {"default": option.default, "help": option.help}
+    if option.kind == "choice":
+        kwargs["choices"] = list(option.choices)
+    elif option.kind == "choices":
+        kwargs["type"] = _covariance_list
+        kwargs["metavar"] = name.upper().split("_")[-1]
+    else:
+        kwargs["type"] = option_type(option)
+    kwargs.update(overrides)
+    parser.add_argument(option.flag, **kwargs)
+
+
 def add_em_options(parser: argparse.ArgumentParser) -> None:
     """The EM and data options shared by ``fit`` and ``select``."""
-    parser.add_argument("--tol", type=non_negative_float, default=1e-4,
-                        help="stop when the change in log-likelihood is below this")
-    parser.add_argument("--tol-mode", choices=["total", "per-sample"], default="total",
-                        help="total: change of the summed log-likelihood (the notebook's rule); per-sample: of its mean (scikit-learn's)")
-    parser.add_argument("--max-iter", type=positive_int, default=1000, help="at most this many EM iterations")
-    parser.add_argument("--reg-covar", type=non_negative_float, default=1e-6,
-                        help="added to every covariance diagonal after each M-step")
-    parser.add_argument("--accelerate", choices=["none", "squarem"], default="none",
-                        help="squarem: extrapolate EM steps (SQUAREM), same maximum and stopping rule in "
-                        "fewer EM steps; the log-likelihood still never decreases")
+    for name in EM_SETTINGS:
+        add_option(parser, name)
+    add_option(parser, "accelerate")
     parser.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
     parser.add_argument("--drop-invalid", action="store_true",
                         help="drop rows with non-numeric or non-finite cells instead of refusing the file")

@@ -14,25 +14,17 @@ from gmm_desktop.cli.parser import (
     UsageError,
     add_em_options,
     add_engine_options,
+    add_option,
     check_engine_options,
     check_output,
     dask_engine_for,
     load_dataset,
-    positive_int,
-    seed_int,
 )
-from gmm_desktop.core.errors import ParamsError
-from gmm_desktop.core.selection import CRITERIA, parse_covariance_types, select_model
+from gmm_desktop.core.selection import select_model
 
 
 def add_parser(sub) -> None:
     """Register ``select`` on the subparsers ``sub``."""
-
-    def covariance_list(text: str) -> tuple[str, ...]:
-        try:
-            return parse_covariance_types(text)
-        except ParamsError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
 
     sel = sub.add_parser(
         "select",
@@ -41,14 +33,9 @@ def add_parser(sub) -> None:
         "each, seeds SEED, SEED+1, ...), keep the candidate with the lowest criterion and save it.",
     )
     sel.add_argument("data", metavar="DATA_FILE")
-    sel.add_argument("--k-min", type=positive_int, default=1, help="fewest components to try")
-    sel.add_argument("--k-max", type=positive_int, default=10,
-                     help="most components to try (K above the number of distinct points is skipped)")
-    sel.add_argument("--covariance-types", type=covariance_list, default=("full",), metavar="TYPES",
-                     help="comma list among full,diag,spherical,tied")
-    sel.add_argument("--criterion", choices=list(CRITERIA), default="bic", help="lower is better")
-    sel.add_argument("--n-init", type=positive_int, default=3, help="k-means++ restarts per candidate")
-    sel.add_argument("--seed", type=seed_int, default=0, help="restart r uses seed SEED+r")
+    for name in ("k_min", "k_max", "covariance_types", "criterion", "n_init"):
+        add_option(sel, name)
+    add_option(sel, "seed", help="restart r of every candidate uses seed SEED+r")
     sel.add_argument("--table", metavar="FILE",
                      help="also write CSV k,covariance_type,log_likelihood,n_parameters,bic,aic")
     add_em_options(sel)
@@ -61,6 +48,7 @@ def run(args) -> int:
     """Run ``select``: fit the grid, write the chosen model (and the table), print one summary line."""
     from gmm_desktop.io.datasets import describe_columns
     from gmm_desktop.io.model_io import save_model
+    from gmm_desktop.io.provenance import candidate_settings
     from gmm_desktop.io.selection_table import write_selection_table
 
     check_output(args.output)
@@ -103,7 +91,7 @@ def run(args) -> int:
         except OSError as exc:
             raise UsageError(f"could not write the table {args.table!r}: {exc.strerror or exc}") from None
     save_model(args.output, best.params, X=X, initial=best.initial, trace=best.trace, converged=best.converged,
-               settings=result.model_settings(best), feature_names=data.feature_names, source=data.source,
+               settings=candidate_settings(result, best), feature_names=data.feature_names, source=data.source,
                log_likelihood=best.log_likelihood, label_column=data.label_name)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

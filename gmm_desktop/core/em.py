@@ -28,9 +28,9 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gmm_desktop.core.errors import DataError, FitError, ParamsError
+from gmm_desktop.core.options import EM_SETTINGS, OPTIONS, TOL_MODES  # noqa: F401 (TOL_MODES: re-exported)
 from gmm_desktop.core.params import GMMParams, check_covariance_type
 
-TOL_MODES = ("total", "per-sample")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 #: Largest magnitude accepted in data: squared distances of larger values overflow float64.
@@ -380,15 +380,9 @@ def _data_covariance(X: np.ndarray, reg_covar: float) -> np.ndarray:
 
 # --------------------------------------------------------------------------- settings
 def check_settings(tol: float, tol_mode: str, max_iter: int, reg_covar: float) -> None:
-    """Raise ParamsError for settings EM cannot use."""
-    if not (isinstance(tol, (int, float, np.floating)) and math.isfinite(tol) and tol >= 0):
-        raise ParamsError(f"tol must be a finite number >= 0, got {tol!r}")
-    if tol_mode not in TOL_MODES:
-        raise ParamsError(f"tol_mode must be one of {', '.join(TOL_MODES)}, got {tol_mode!r}")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise ParamsError(f"max_iter must be a whole number >= 1, got {max_iter!r}")
-    if not (isinstance(reg_covar, (int, float, np.floating)) and math.isfinite(reg_covar) and reg_covar >= 0):
-        raise ParamsError(f"reg_covar must be a finite number >= 0, got {reg_covar!r}")
+    """Raise ParamsError for settings EM cannot use (the ranges of :mod:`gmm_desktop.core.options`)."""
+    for name, value in zip(EM_SETTINGS, (tol, tol_mode, max_iter, reg_covar)):
+        OPTIONS[name].check(value)
 
 
 # --------------------------------------------------------------------------- the fitter, moved

@@ -28,6 +28,7 @@ from gmm_desktop.core.em import (
 )
 from gmm_desktop.core.engine import Engine, InMemoryEngine, ReferenceEngine
 from gmm_desktop.core.errors import FitError, ParamsError
+from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.core.stats import ComponentLock, Locks, SuffStats
 
@@ -140,7 +141,8 @@ class EMFitter:
         For unusable data, parameters or settings.
     """
 
-    def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
+    def __init__(self, X, initial: GMMParams, *, tol=OPTIONS["tol"].default, tol_mode=OPTIONS["tol_mode"].default,
+                 max_iter=OPTIONS["max_iter"].default, reg_covar=OPTIONS["reg_covar"].default,
                  fast=True, n_threads=None, engine: Engine | None = None, locks=None, iteration: int = 0,
                  trace: Sequence[float] | None = None):
         check_settings(tol, tol_mode, max_iter, reg_covar)

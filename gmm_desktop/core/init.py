@@ -24,9 +24,9 @@ from scipy.cluster.vq import kmeans2
 
 from gmm_desktop.core.em import _data_covariance, check_data, m_step
 from gmm_desktop.core.errors import DataError, ParamsError
+from gmm_desktop.core.options import INIT_METHODS
 from gmm_desktop.core.params import GMMParams, check_covariance_type, compact_from_full
 
-INIT_METHODS = ("means", "kmeans++", "kmeans", "random")
 
 
 def params_from_means(X, means, covariance_type: str = "full", reg_covar: float = 1e-6) -> GMMParams:

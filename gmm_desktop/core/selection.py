@@ -42,9 +42,9 @@ from gmm_desktop.core.accel import check_accelerate, make_fitter
 from gmm_desktop.core.em import check_data, check_settings, count_parameters, information_criteria
 from gmm_desktop.core.errors import FitError, GMMError, ParamsError
 from gmm_desktop.core.init import initial_params
+from gmm_desktop.core.options import CRITERIA, OPTIONS  # noqa: F401 (CRITERIA: re-exported)
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, check_covariance_type
 
-CRITERIA = ("bic", "aic")
 
 #: Data sets larger than this are not searched for duplicate points (as ``init.initial_params``).
 _DISTINCT_CHECK_LIMIT = 200_000
@@ -107,27 +107,20 @@ def parse_covariance_types(text) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_whole(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed) -> tuple[str, ...]:
-    """Validate the grid options; returns the covariance types as a tuple.
+    """Validate the grid options (the ranges of :mod:`gmm_desktop.core.options`); returns the
+    covariance types as a tuple.
 
     Raises
     ------
     ParamsError
         With what to change.
     """
-    for name, value in (("k_min", k_min), ("k_max", k_max), ("n_init", n_init)):
-        if not _is_whole(value) or value < 1:
-            raise ParamsError(f"{name} must be a whole number >= 1, got {value!r}")
+    for name, value in (("k_min", k_min), ("k_max", k_max), ("n_init", n_init), ("seed", seed),
+                        ("criterion", criterion)):
+        OPTIONS[name].check(value)
     if k_min > k_max:
         raise ParamsError(f"k_min ({k_min}) is larger than k_max ({k_max}); give k_min <= k_max")
-    if not _is_whole(seed) or seed < 0:
-        raise ParamsError(f"the seed must be a whole number >= 0, got {seed!r}")
-    if criterion not in CRITERIA:
-        raise ParamsError(f"unknown criterion {criterion!r}: choose bic or aic")
     return parse_covariance_types(covariance_types)
 
 
@@ -188,8 +181,7 @@ class Candidate:
 
     def criterion_value(self, criterion: str) -> float:
         """The value of ``criterion`` ('bic' or 'aic')."""
-        if criterion not in CRITERIA:
-            raise ParamsError(f"unknown criterion {criterion!r}: choose bic or aic")
+        OPTIONS["criterion"].check(criterion)
         return self.bic if criterion == "bic" else self.aic
 
 
@@ -251,28 +243,6 @@ class SelectionResult:
         """One row per candidate: ``(k, covariance_type, log_likelihood, n_parameters, bic, aic)``."""
         return [(c.k, c.covariance_type, c.log_likelihood, c.n_parameters, c.bic, c.aic) for c in self.candidates]
 
-    def model_settings(self, candidate: Candidate | None = None) -> dict:
-        """The ``settings`` object of a model file for ``candidate`` (default: :attr:`best`).
-
-        ``seed`` is the seed of the candidate's best restart, so ``fit`` with these settings
-        reproduces it; ``selection`` records the search.
-        """
-        candidate = self.best if candidate is None else candidate
-        return {
-            **self.settings,
-            "init": "kmeans++",
-            "seed": None if candidate is None else candidate.seed,
-            "selection": {
-                "criterion": self.criterion,
-                "k_min": self.k_min,
-                "k_max": self.k_max,
-                "covariance_types": list(self.covariance_types),
-                "n_init": self.n_init,
-                "seed": self.seed,
-                "n_candidates": len(self.candidates),
-            },
-        }
-
 
 # --------------------------------------------------------------------------- the search
 def _fit_once(X, k, covariance_type, seed, settings, should_stop):
@@ -322,17 +292,17 @@ def _failed_candidate(k, d, covariance_type, error, restart_lls) -> Candidate:
 def select_model(
     X,
     *,
-    k_min: int = 1,
-    k_max: int = 10,
-    covariance_types=("full",),
-    criterion: str = "bic",
-    n_init: int = 3,
-    seed: int = 0,
-    tol: float = 1e-4,
-    tol_mode: str = "total",
-    max_iter: int = 1000,
-    reg_covar: float = 1e-6,
-    accelerate: str = "none",
+    k_min: int = OPTIONS["k_min"].default,
+    k_max: int = OPTIONS["k_max"].default,
+    covariance_types=OPTIONS["covariance_types"].default,
+    criterion: str = OPTIONS["criterion"].default,
+    n_init: int = OPTIONS["n_init"].default,
+    seed: int = OPTIONS["seed"].default,
+    tol: float = OPTIONS["tol"].default,
+    tol_mode: str = OPTIONS["tol_mode"].default,
+    max_iter: int = OPTIONS["max_iter"].default,
+    reg_covar: float = OPTIONS["reg_covar"].default,
+    accelerate: str = OPTIONS["accelerate"].default,
     progress=None,
     should_stop=None,
     fit_all=None,

@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from gmm_desktop.io import datasets, generator, model_io
 from gmm_desktop.core.em import check_data, check_settings, remove_component, reseed_component
 from gmm_desktop.core.errors import DataError, GMMError
 from gmm_desktop.core.init import kmeanspp_means
 from gmm_desktop.core.metrics import adjusted_rand_index
+from gmm_desktop.io import datasets, generator, model_io
+from gmm_desktop.io.provenance import Start, candidate_start, model_settings, start_from_settings
 from gmm_desktop.gui.collapse_banner import CollapseBanner
 from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
 from gmm_desktop.gui.export import export_plot
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self._model_path: str | None = None  # the model file last opened or saved (a starting folder)
         self._fit_file: _FitFile | None = None  # the file the fit on screen came from, if any
         self._kmeanspp_seed = 0
+        #: (start parameters or placed means, Start): how the starts the window made came about, newest last
+        self._starts: list[tuple[object, Start]] = []
         self._create_actions()
         self._create_menus_and_toolbar()
         self._create_status_bar()
@@ -335,7 +338,7 @@ class MainWindow(QMainWindow):
         if snap is None:
             self._show_error("Nothing to save yet", "There is no fitted model: place means, then Run or Step EM.")
             return False
-        settings = {**session.em_settings(), "init": "means", "seed": 0}
+        settings = model_settings(session.em_settings(), self.fit_start())
         try:
             model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace_to_cursor(),
                                 converged=snap.converged, settings=settings, X=session.dataset.X,
@@ -430,6 +433,21 @@ class MainWindow(QMainWindow):
                 f"({other.params.covariance_type}) fitted on {fitted_on}. Saving replaces it with this "
                 f"fit of {snap.params.n_components} components on {self.session.dataset.source}.")
 
+    def fit_start(self) -> Start:
+        """How the start of the current fit was made (the ``init`` and ``seed`` a saved model records):
+        a Find K candidate, means placed by k-means++, an opened model, or else clicked means."""
+        session = self.session
+        for key, start in reversed(self._starts):
+            if session.start is not None:
+                if key is session.start:
+                    return start
+            elif isinstance(key, np.ndarray) and key.shape == session.means.shape and np.array_equal(key, session.means):
+                return start
+        return Start("means", None)
+
+    def _remember_start(self, key, start: Start) -> None:
+        self._starts = self._starts[-31:] + [(key, start)]
+
     def open_model(self, path) -> bool:
         """Open a model file over the current data; EM continues from its parameters."""
         try:
@@ -453,6 +471,7 @@ class MainWindow(QMainWindow):
             settings = self.session.em_settings()
         self.panel.set_em_settings({**settings, "covariance_type": model.params.covariance_type})
         self.session.settings = self.panel.em_settings()
+        self._remember_start(model.params, start_from_settings(model.settings))
         self.undo_stack.push(MeansCommand(self.session, model.params.means, f"open {Path(path).name}",
                                           start=model.params))
         self.session.mark_saved()
@@ -583,6 +602,10 @@ class MainWindow(QMainWindow):
         """Continue EM from a Find K candidate (as ``open_model``): its parameters, covariance type and K."""
         self.panel.set_em_settings({"covariance_type": candidate.covariance_type})
         self.session.settings = self.panel.em_settings()
+        dialog = self.findChild(FindKDialog, "findKDialog")
+        result = getattr(dialog, "result", None)
+        in_result = result is not None and any(c is candidate for c in result.candidates)
+        self._remember_start(candidate.params, candidate_start(candidate, result if in_result else None))
         self.undo_stack.push(MeansCommand(self.session, candidate.params.means, f"adopt K = {candidate.k}",
                                           start=candidate.params))
         self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
@@ -651,6 +674,7 @@ class MainWindow(QMainWindow):
         except GMMError as exc:
             self._show_error("k-means++ failed", str(exc))
             return
+        self._remember_start(np.array(means, dtype=float), Start("means", self._kmeanspp_seed, {"means_from": "kmeans++"}))
         self._kmeanspp_seed += 1
         self.undo_stack.push(MeansCommand(self.session, means, "k-means++ means"))
 

@@ -11,12 +11,15 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from gmm_desktop.core.params import COVARIANCE_TYPES
+from gmm_desktop.core.options import EM_SETTINGS, OPTIONS
 from gmm_desktop.gui.em_worker import RUNNING
-from gmm_desktop.gui.session import DEFAULT_SETTINGS
 
 DEFAULT_DELAY_MS = 60
-_TOL_MODES = {"total": "change of the total", "per-sample": "change of the mean per point"}
+#: The EM settings the panel shows, with their defaults (from :mod:`gmm_desktop.core.options`).
+DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}
+#: How the panel words each choice of ``tol_mode`` (the choices themselves are the table's).
+_TOL_MODE_TEXT = {"total": "change of the total", "per-sample": "change of the mean per point"}
+_SPIN_MAX = 2**31 - 1  # a QSpinBox holds an int32
 _COVARIANCE_HELP = {
     "full": "each component has its own covariance matrix",
     "diag": "each component has its own axis-aligned covariance",
@@ -26,11 +29,11 @@ _COVARIANCE_HELP = {
 
 
 class _NumberEdit(QLineEdit):
-    """A line edit for a number >= 0 in plain or scientific notation."""
+    """A line edit for a number >= ``minimum`` in plain or scientific notation."""
 
-    def __init__(self, value: float, parent=None):
+    def __init__(self, value: float, minimum: float = 0.0, parent=None):
         super().__init__(parent)
-        validator = QDoubleValidator(0.0, 1e12, 15, self)
+        validator = QDoubleValidator(float(minimum), 1e12, 15, self)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.setValidator(validator)
         self.set_value(value)
@@ -72,20 +75,25 @@ class SettingsPanel(QWidget):
         self.kmeanspp_button.setObjectName("kmeansppButton")
         self.kmeanspp_button.setToolTip("Place K initial means by k-means++ seeding (undo with Ctrl+Z)")
         self.covariance_combo = QComboBox()
-        for name in COVARIANCE_TYPES:
+        self.covariance_combo.setToolTip(OPTIONS["covariance_type"].help)
+        for name in OPTIONS["covariance_type"].choices:
             self.covariance_combo.addItem(name)
             self.covariance_combo.setItemData(self.covariance_combo.count() - 1, _COVARIANCE_HELP[name],
                                               Qt.ItemDataRole.ToolTipRole)
-        self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"])
+        self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"], OPTIONS["tol"].minimum)
+        self.tol_edit.setToolTip(OPTIONS["tol"].help)
         self.tol_mode_combo = QComboBox()
-        for mode, text in _TOL_MODES.items():
-            self.tol_mode_combo.addItem(text, mode)
+        for mode in OPTIONS["tol_mode"].choices:
+            self.tol_mode_combo.addItem(_TOL_MODE_TEXT.get(mode, mode), mode)
         self.tol_mode_combo.setToolTip("Stop when this change of the log-likelihood is below the tolerance:\n"
                                        "total (the notebook's rule) or per point (scikit-learn's rule)")
-        self.max_iter_spin = QSpinBox(minimum=1, maximum=1_000_000, value=DEFAULT_SETTINGS["max_iter"])
+        max_iter = OPTIONS["max_iter"]
+        self.max_iter_spin = QSpinBox(minimum=int(max_iter.minimum), maximum=int(max_iter.maximum or _SPIN_MAX),
+                                      value=DEFAULT_SETTINGS["max_iter"])
         self.max_iter_spin.setKeyboardTracking(False)
-        self.reg_covar_edit = _NumberEdit(DEFAULT_SETTINGS["reg_covar"])
-        self.reg_covar_edit.setToolTip("Added to every covariance diagonal after each M-step")
+        self.max_iter_spin.setToolTip(max_iter.help)
+        self.reg_covar_edit = _NumberEdit(DEFAULT_SETTINGS["reg_covar"], OPTIONS["reg_covar"].minimum)
+        self.reg_covar_edit.setToolTip(OPTIONS["reg_covar"].help[:1].upper() + OPTIONS["reg_covar"].help[1:])
         self.delay_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=500, value=DEFAULT_DELAY_MS)
         self.delay_slider.setObjectName("delaySlider")
         self.delay_slider.setToolTip("Pause between iterations while running: slide left for faster")
@@ -192,8 +200,10 @@ class SettingsPanel(QWidget):
                 value = kind(store.value(f"em/{key}", DEFAULT_SETTINGS[key]))
             except (TypeError, ValueError):
                 continue
-            if (key != "covariance_type" or value in COVARIANCE_TYPES) and (key != "tol_mode" or value in _TOL_MODES):
-                saved[key] = value
+            try:
+                saved[key] = OPTIONS[key].check(value)
+            except ValueError:  # ParamsError: a value the table does not allow
+                continue
         self.set_em_settings(saved)
         self.delay_slider.setValue(_int(store.value("display/delay_ms"), DEFAULT_DELAY_MS))
         self.hard_labels_check.setChecked(_bool(store.value("display/hard_labels"), False))

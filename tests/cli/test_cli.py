@@ -208,3 +208,59 @@ def test_the_window_refuses_clearly_when_it_cannot_open(argv, env_drop, needle):
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 2
     assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1 and needle in res.stderr
+
+
+@pytest.mark.parametrize("command", ["fit", "select", "generate", "predict"])
+def test_help_shows_each_default_once_as_typed(capsys, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps help at the terminal's width
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "('full',)" not in text
+    for line in text.split(" --")[1:]:
+        assert line.count("default:") <= 1, line
+
+
+def test_help_defaults_come_from_the_options_table(capsys, monkeypatch):
+    from gmm_desktop.core.options import OPTIONS
+
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps help at the terminal's width
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    fit_help = " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["select", "--help"])
+    select_help = " ".join(capsys.readouterr().out.split())
+    assert "how to start; means needs --means or --means-file (default: kmeans++, or means when means are given)" in fit_help
+    for name in ("tol", "max_iter", "reg_covar", "covariance_type", "tol_mode", "seed"):
+        option = OPTIONS[name]
+        assert f"{option.flag} " in fit_help
+        assert f"{option.help} (default: {option.default})" in fit_help, name
+    assert "(default: full)" in select_help and "--covariance-types TYPES" in select_help
+    for name in ("k_min", "k_max", "criterion", "n_init"):
+        assert f"{OPTIONS[name].help} (default: {OPTIONS[name].default})" in select_help, name
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--max-iter", "0"], "'0' must be a whole number >= 1"),
+    (["--reg-covar", "nan"], "'nan' must be a finite number >= 0"),
+    (["--tol-mode", "mean"], "invalid choice: 'mean'"),
+])
+def test_bad_em_options_are_refused_by_the_tables_range(data_csv, tmp_path, capsys, argv, needle):
+    code, _, err = run(capsys, "fit", data_csv, "--k", "2", *argv, "-o", tmp_path / "m.json")
+    assert code == 2 and needle in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, init, seed", [
+    (["--k", "3", "--init", "random", "--seed", "9"], "random", 9),
+    (["--k", "3", "--seed", "4"], "kmeans++", 4),
+    (["--means", "1,-1;5,5;8,7;10,0"], "means", 0),
+])
+def test_fit_records_the_start_it_made(data_csv, tmp_path, capsys, argv, init, seed):
+    model = tmp_path / "m.json"
+    code, _, err = run(capsys, "fit", data_csv, *argv, "--max-iter", "3", "-o", model)
+    assert code == 0, err
+    settings = load_model(model).settings
+    assert (settings["init"], settings["seed"], settings["max_iter"]) == (init, seed, 3)

@@ -21,6 +21,7 @@ from gmm_desktop.core.selection import (
     select_model,
 )
 from gmm_desktop.io.generator import generate
+from gmm_desktop.io.provenance import candidate_settings
 from gmm_desktop.io.selection_table import selection_table_text
 
 
@@ -111,6 +112,7 @@ def test_information_criteria_definitions():
 
 
 # --------------------------------------------------------------------------- picks the true K
+@pytest.mark.slow
 def test_picks_the_true_k_on_well_separated_data():
     """Measured over 10 seeds per K (see docs/model-selection.md); here 2 seeds per K, K = 2..6."""
     hits, picks = 0, []
@@ -298,7 +300,7 @@ def test_best_by_other_criterion_and_model_settings(X3):
     assert result.best is result.best_by("aic")
     assert result.best_by("aic").aic == min(c.aic for c in sound)
     assert result.best_by("bic").bic == min(c.bic for c in sound)
-    s = result.model_settings()
+    s = candidate_settings(result)
     assert s["init"] == "kmeans++" and s["seed"] == result.best.seed == 3
     assert s["selection"] == {
         "criterion": "aic",

@@ -244,3 +244,34 @@ def test_criterion_axis_labels_large_values_and_the_empty_plot_has_no_legend_box
     texts = [spec[2] for spec in axis.generateDrawSpecs(painter)[2]]
     painter.end()
     assert "13,000,000" in texts and len(texts) >= 3
+
+
+def test_a_model_saved_after_adopting_a_candidate_records_its_init_and_seed(qtbot, three_window, tmp_path):
+    from gmm_desktop.io.model_io import load_model
+
+    dialog = open_dialog(qtbot, three_window)
+    configure(dialog, 3, 3, ("full", "diag"), n_init=2, seed=7)
+    result = run_sweep(qtbot, dialog, timeout=60000)  # a loaded machine runs the sweep's low-priority thread late
+    three = next(c for c in result.candidates if c.k == 3 and c.covariance_type == "diag")
+    assert three.seed in (7, 8)
+    dialog.adopt(three)
+    with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):
+        three_window.findChild(QAction, "actionStep").trigger()
+    path = tmp_path / "adopted.json"
+    assert three_window.save_model(path)
+    saved = load_model(path)
+    assert saved.settings["init"] == "kmeans++" and saved.settings["seed"] == three.seed
+    assert saved.settings["selection"]["seed"] == 7 and saved.settings["selection"]["covariance_types"] == ["full", "diag"]
+    assert saved.params.covariance_type == "diag"
+
+    # undo the adoption: the fit starts from the means placed before (none here), so that record goes
+    three_window.findChild(QAction, "actionUndo").trigger()
+    place = np.array([[0.0, 0.0], [5.0, 5.0]])
+    from gmm_desktop.gui.session import MeansCommand
+
+    three_window.undo_stack.push(MeansCommand(three_window.session, place, "clicked"))
+    with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):
+        three_window.findChild(QAction, "actionStep").trigger()
+    assert three_window.save_model(path)
+    clicked = load_model(path).settings
+    assert clicked["init"] == "means" and clicked["seed"] is None and "selection" not in clicked
