@@ -638,6 +638,7 @@ def _close_and_check(qtbot, stress: Stress) -> None:
     stress.fail_if_problems()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_actions_keep_the_window_consistent(qtbot, qtlog, stress, seed):
     driver = stress(seed)
@@ -652,6 +653,7 @@ def test_random_actions_keep_the_window_consistent(qtbot, qtlog, stress, seed):
     assert not _qt_warnings(qtlog)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS[:2])
 def test_closing_while_em_runs_mid_sequence(qtbot, qtlog, stress, seed):
     driver = stress(seed)
