@@ -1,4 +1,4 @@
-"""The core, io and cli tests pass on a machine without Qt: they run here in a fresh interpreter in
+"""The core, io, cli and document tests pass on a machine without Qt: they run here in a fresh interpreter in
 which PySide6, shiboken6, pyqtgraph and pytest-qt cannot be imported."""
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def test_the_blocker_blocks_qt(tmp_path):
 
 
 @pytest.mark.slow
-def test_core_io_and_cli_tests_pass_without_qt(tmp_path):
+def test_core_io_cli_and_document_tests_pass_without_qt(tmp_path):
     # the quick lane of those folders (their slow tests are mathematics, not imports)
     out = _run(tmp_path, "-m", "pytest", "-p", "no:pytest-qt", "-p", "no:cacheprovider", "-q", "-x",
-               "-m", "not slow", "tests/core", "tests/io", "tests/cli")
+               "-m", "not slow", "tests/core", "tests/io", "tests/cli", "tests/document")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert " passed" in out.stdout and "error" not in out.stdout.splitlines()[-1]

@@ -19,6 +19,7 @@ import numpy as np
 
 from gmm_desktop.core.geometry import principal_axes
 from gmm_desktop.core.init import params_from_means
+from gmm_desktop.core.options import EM_SETTINGS, OPTIONS
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.document.events import CURSOR, DATA, HISTORY, LOCKS, MEANS, SETTINGS, Change, Observable
 from gmm_desktop.document.history import Dropped, History, HistoryEntry
@@ -26,7 +27,7 @@ from gmm_desktop.document.locks import Locks
 from gmm_desktop.document.view import PCA, View, ViewState
 
 #: The EM settings of a new document.
-DEFAULT_SETTINGS = {"covariance_type": "full", "tol": 1e-4, "tol_mode": "total", "max_iter": 1000, "reg_covar": 1e-6}
+DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}  # core.options
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
