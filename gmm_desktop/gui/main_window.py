@@ -29,6 +29,7 @@ from gmm_desktop.core.em import check_data, check_settings, remove_component, re
 from gmm_desktop.core.errors import DataError, GMMError
 from gmm_desktop.core.init import kmeanspp_means
 from gmm_desktop.core.metrics import adjusted_rand_index
+from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.io import datasets, generator, model_io
 from gmm_desktop.io.provenance import Start, candidate_start, model_settings, start_from_settings
 from gmm_desktop.gui.collapse_banner import CollapseBanner
@@ -435,7 +436,8 @@ class MainWindow(QMainWindow):
 
     def fit_start(self) -> Start:
         """How the start of the current fit was made (the ``init`` and ``seed`` a saved model records):
-        a Find K candidate, means placed by k-means++, an opened model, or else clicked means."""
+        a Find K candidate, means placed by k-means++, an opened model, or else clicked means (recorded
+        as ``fit --means ... --seed 0`` would record them)."""
         session = self.session
         for key, start in reversed(self._starts):
             if session.start is not None:
@@ -443,7 +445,7 @@ class MainWindow(QMainWindow):
                     return start
             elif isinstance(key, np.ndarray) and key.shape == session.means.shape and np.array_equal(key, session.means):
                 return start
-        return Start("means", None)
+        return Start("means", OPTIONS["seed"].default)
 
     def _remember_start(self, key, start: Start) -> None:
         self._starts = self._starts[-31:] + [(key, start)]

@@ -8,8 +8,8 @@ settings starts the same way:
 * ``fit``: ``Start(init, seed)`` as given on the command line;
 * a selection candidate (``select``, Find K): :func:`candidate_start` -- ``kmeans++`` with the seed of
   the candidate's best restart, and the search under ``selection``;
-* means placed in the window: ``Start("means", None)`` for clicked means (nothing random happened),
-  ``Start("means", seed, means_from="kmeans++")`` for means placed by the k-means++ button;
+* means placed in the window: ``Start("means", 0)`` for clicked means (as ``fit --means`` records
+  them), ``Start("means", seed, means_from="kmeans++")`` for means placed by the k-means++ button;
 * a model file opened in the window: :func:`start_from_settings` of that file's settings.
 """
 
@@ -29,7 +29,7 @@ class Start:
     init : {'means', 'kmeans++', 'kmeans', 'random'}
         The initialisation method (:func:`gmm_desktop.core.init.initial_params`).
     seed : int or None
-        The seed of its random choices; None when nothing random happened (clicked means).
+        The seed of its random choices (None for a selection candidate whose every restart failed).
     extra : dict
         More keys of the settings block, e.g. ``selection`` (the search a candidate came from) or
         ``means_from`` (how means given to ``init='means'`` were placed).

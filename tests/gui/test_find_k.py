@@ -274,4 +274,4 @@ def test_a_model_saved_after_adopting_a_candidate_records_its_init_and_seed(qtbo
         three_window.findChild(QAction, "actionStep").trigger()
     assert three_window.save_model(path)
     clicked = load_model(path).settings
-    assert clicked["init"] == "means" and clicked["seed"] is None and "selection" not in clicked
+    assert clicked["init"] == "means" and clicked["seed"] == 0 and "selection" not in clicked  # as fit --means
