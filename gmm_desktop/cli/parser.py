@@ -10,6 +10,7 @@ on stderr, and no output file is written (an existing one is left as it was).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from gmm_desktop.core.errors import GMMError, ParamsError
@@ -56,6 +57,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (for options outside the table, e.g. ``--scheduler-timeout``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
     return value
 
 
