@@ -98,6 +98,7 @@ class EMWorker(QObject):
     iterated = Signal(int, object)  # generation, EMSnapshot (with resp)
     state_changed = Signal(int, str)  # generation, IDLE | PAUSED | RUNNING | DONE
     failed = Signal(int, str)  # generation, user-ready message
+    responsibilities_ready = Signal(int, int, object)  # generation, request, (resp, labels) or None
 
     def __init__(self):
         super().__init__()
@@ -122,9 +123,15 @@ class EMWorker(QObject):
         """Build a new fitter from ``initial`` (GMMParams) and EM ``settings``, paused at iteration 0."""
         self._timer.stop()
         self._generation = generation
+        settings = dict(settings)
+        then_m_step = settings.pop("then_m_step", False)
         try:
             self._fitter = EMFitter(X, initial, n_threads=EM_THREADS, **settings)
-            snapshot = self._fitter.snapshot_with_responsibilities()
+            if then_m_step:  # continue from an M half-step: redo it (the same parameters), silently
+                self._fitter.m_step()
+                snapshot = self._fitter.snapshot
+            else:
+                snapshot = self._fitter.snapshot_with_responsibilities()
         except Exception as exc:  # noqa: BLE001 - every error must reach the window
             self._fitter = None
             self.failed.emit(generation, _error_text(exc))
@@ -160,6 +167,46 @@ class EMWorker(QObject):
         if self._fitter is not None:
             self._iterate()
         self._emit_state()
+
+    @Slot()
+    def e_step(self) -> None:
+        """Half an iteration: the E-step of the current parameters (nothing in phase "E")."""
+        self._timer.stop()
+        if self._fitter is not None and self._fitter.phase == "M":
+            self._half(lambda f: f.e_step(return_resp=True))
+        self._emit_state()
+
+    @Slot()
+    def m_step(self) -> None:
+        """Half an iteration: the M-step (in phase "M", the E-step comes first, as a half of its own)."""
+        self._timer.stop()
+        if self._fitter is not None and not self._fitter.done:
+            if self._fitter.phase == "M" and not self._half(lambda f: f.e_step(return_resp=True)):
+                self._emit_state()
+                return
+            self._half(lambda f: f.m_step())
+        self._emit_state()
+
+    def _half(self, do) -> bool:
+        try:
+            snapshot = do(self._fitter)
+        except Exception as exc:  # noqa: BLE001 - reported like a failed iteration
+            self.failed.emit(self._generation, _error_text(exc))
+            return False
+        self._resp_pending = False
+        self.iterated.emit(self._generation, snapshot)
+        return True
+
+    @Slot(int, object)
+    def responsibilities(self, request: int, params) -> None:
+        """The responsibilities of ``params`` (an old iteration's): one E-step on the fitter's engine."""
+        result = None
+        if self._fitter is not None:
+            try:
+                result = self._fitter.engine.responsibilities(params)
+            except Exception as exc:  # noqa: BLE001 - reported; the canvas keeps its colours
+                self.failed.emit(self._generation, _error_text(exc))
+        self.responsibilities_ready.emit(self._generation, request, result)
 
     @Slot(int)
     def set_delay(self, delay_ms: int) -> None:
@@ -226,12 +273,16 @@ class EMController(QObject):
     iterated = Signal(object)  # EMSnapshot
     state_changed = Signal(str)  # IDLE | PAUSED | RUNNING | DONE
     failed = Signal(str)  # user-ready message; EM is paused
+    responsibilities_ready = Signal(int, object)  # request, (resp, labels) or None
 
     _restart_requested = Signal(int, object, object, object)
     _clear_requested = Signal(int)
     _run_requested = Signal()
     _pause_requested = Signal()
     _step_requested = Signal()
+    _e_step_requested = Signal()
+    _m_step_requested = Signal()
+    _resp_requested = Signal(int, object)
     _delay_requested = Signal(int)
     _stop_requested = Signal()
 
@@ -251,6 +302,9 @@ class EMController(QObject):
             (self._run_requested, self._worker.run),
             (self._pause_requested, self._worker.pause),
             (self._step_requested, self._worker.step),
+            (self._e_step_requested, self._worker.e_step),
+            (self._m_step_requested, self._worker.m_step),
+            (self._resp_requested, self._worker.responsibilities),
             (self._delay_requested, self._worker.set_delay),
             (self._stop_requested, self._worker.stop),
         ):
@@ -259,6 +313,8 @@ class EMController(QObject):
         self._worker.iterated.connect(self._on_worker_iterated)
         self._worker.state_changed.connect(self._on_worker_state_changed)
         self._worker.failed.connect(self._on_worker_failed)
+        self._worker.responsibilities_ready.connect(self._on_worker_responsibilities)
+        self._requests = 0
         _controllers.add(self)
         self._thread.start()
 
@@ -292,6 +348,19 @@ class EMController(QObject):
 
     def step(self) -> None:
         self._step_requested.emit()
+
+    def e_step(self) -> None:
+        self._e_step_requested.emit()
+
+    def m_step(self) -> None:
+        self._m_step_requested.emit()
+
+    def request_responsibilities(self, params) -> int:
+        """Ask the worker for the responsibilities of ``params`` (one E-step, off the GUI thread);
+        ``responsibilities_ready(request, result)`` answers with the number returned here."""
+        self._requests += 1
+        self._resp_requested.emit(self._requests, params)
+        return self._requests
 
     def set_delay(self, delay_ms: int) -> None:
         self._delay_requested.emit(int(delay_ms))
@@ -328,6 +397,11 @@ class EMController(QObject):
     def _on_worker_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.failed.emit(message)
+
+    @Slot(int, int, object)
+    def _on_worker_responsibilities(self, generation: int, request: int, result) -> None:
+        if generation == self._generation:
+            self.responsibilities_ready.emit(request, result)
 
     def _set_state(self, state: str) -> None:
         if state != self._state:

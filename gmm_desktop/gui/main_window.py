@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit,
     QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSizePolicy, QSplitter, QStatusBar, QStyle, QTextEdit,
+    QToolBar,
     QVBoxLayout, QWidget,
 )
 
@@ -41,6 +42,7 @@ from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.session import HistoryCommand, MeansCommand, Session
 from gmm_desktop.gui.settings_panel import SettingsPanel
+from gmm_desktop.gui.teaching import Teaching
 
 APP_NAME = "gmm-desktop"
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.npy *.npz);;All files (*)"
@@ -93,6 +95,8 @@ class MainWindow(QMainWindow):
         self._create_actions()
         self._create_menus_and_toolbar()
         self._create_status_bar()
+        self.teaching = Teaching(self)  # step back, E/M half-steps, undoable Reset, locks, edits
+        self.teaching.install_toolbar(self.findChild(QToolBar, "mainToolBar"))
         self._create_layout()
         self.setAcceptDrops(True)
         self._restore_settings()
@@ -144,7 +148,7 @@ class MainWindow(QMainWindow):
                                         tip="Pause EM (Space runs or pauses)")
         self.actionRunPause = self._action("actionRunPause", "Run / pause", self._on_run_pause_triggered,
                                            ["Space"])
-        self.actionStep = self._action("actionStep", "&Step", self._on_step_triggered, ["N", "Right"],
+        self.actionStep = self._action("actionStep", "&Step", self._on_step_triggered, ["N"],
                                        sp.SP_MediaSkipForward, "One EM iteration")
         self.actionReset = self._action("actionReset", "R&eset", self.session.restart, ["R"],
                                         sp.SP_MediaSkipBackward, "Back to the placed means")
@@ -291,6 +295,16 @@ class MainWindow(QMainWindow):
         IndexError when the history does not hold iteration ``i``.
         """
         self.session.show_iteration(i)
+
+    def lock_component(self, k: int, mean: bool = False, covariance: bool = False, weight: bool = False) -> None:
+        """Lock parts of component ``k``: the M-step keeps them (the other weights are rescaled so
+        all sum to 1). EM goes on from the newest iteration with the new locks. Undoable."""
+        self.teaching.lock_component(k, mean=mean, covariance=covariance, weight=weight)
+
+    def set_component(self, k: int, weight=None, mean=None, covariance=None) -> None:
+        """Edit component ``k``'s start values (None keeps one); EM restarts from them. Undoable.
+        Raises ParamsError (a ValueError) for values that cannot start a fit."""
+        self.teaching.set_component(k, weight=weight, mean=mean, covariance=covariance)
 
     def load_data(self, path, columns=None) -> bool:
         """Open a data file; with more than two feature columns, ask which two (unless ``columns``).

@@ -25,9 +25,10 @@ from gmm_desktop.core.fitter import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import GMMError
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.document import CURSOR, DATA, DEFAULT_SETTINGS, HISTORY, MEANS, VIEW, Document, HistoryEntry
+from gmm_desktop.gui.commands import StateCommand
 from gmm_desktop.gui.em_worker import IDLE, RUNNING, EMController
 
-__all__ = ["DEFAULT_SETTINGS", "FRAME_MS", "HistoryCommand", "MeansCommand", "Session"]
+__all__ = ["DEFAULT_SETTINGS", "FRAME_MS", "HistoryCommand", "MeansCommand", "Session", "StateCommand"]
 
 #: Views redraw at most once per frame of this length (about 30 per second), or less often when a
 #: redraw takes longer than half of it, so that the window stays responsive with large data.
@@ -67,6 +68,7 @@ class Session(QObject):
         self.controller = EMController(self)
         self.initial: GMMParams | None = None
         self._resp: list[tuple[HistoryEntry, EMSnapshot]] = []  # entries with known responsibilities
+        self._resp_requests: dict[int, HistoryEntry] = {}  # asked of the worker, not answered yet
         self._saved = True
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
@@ -79,6 +81,7 @@ class Session(QObject):
         self.controller.iterated.connect(self._on_iterated)
         self.controller.state_changed.connect(self.state_changed)
         self.controller.failed.connect(self._on_failed)
+        self.controller.responsibilities_ready.connect(self._on_responsibilities_ready)
 
     # -- the document's parts
     @property
@@ -173,6 +176,7 @@ class Session(QObject):
         """Back to iteration 0 from the start parameters (Reset): the history is cleared."""
         self.initial = None
         self._resp = []
+        self._resp_requests.clear()
         self.document.clear_history()
         if self.dataset is None or len(self.means) == 0:
             self.controller.clear()
@@ -223,6 +227,39 @@ class Session(QObject):
         self.document.move_cursor(index)
         self._ensure_responsibilities()
 
+    def step_back(self) -> bool:
+        """The cursor one iteration back (on that iteration's last half); True if it moved."""
+        entry = self.document.current
+        if entry is None or entry.iteration == 0:
+            return False
+        return self._move_to(self.document.history.index_of(entry.iteration - 1))
+
+    def step_forward(self) -> bool:
+        """The cursor forward: to the rest of this iteration, else to the next one's last half.
+        False at the newest entry (then a new iteration has to be computed)."""
+        history = self.document.history
+        if history.at_end:
+            return False
+        entry = history.current
+        last_of_this = history.index_of(entry.iteration)
+        if last_of_this > history.cursor:
+            return self._move_to(last_of_this)
+        return self._move_to(history.index_of(history[history.cursor + 1].iteration))
+
+    def _move_to(self, index: int) -> bool:
+        if self.state == RUNNING:
+            self.pause()
+        moved = self.document.history.cursor != index
+        self.document.move_cursor(index)
+        self._ensure_responsibilities()
+        return moved
+
+    @property
+    def last_phase(self) -> str | None:
+        """The phase of the state shown: "E" or "M" (None before a fit)."""
+        entry = self.document.current
+        return None if entry is None else entry.phase
+
     def continue_from_cursor(self) -> None:
         """Drop the entries after the cursor and rebuild the fitter on the cursor's entry, so that
         the next Step or Run goes on from there. Undoable through :class:`HistoryCommand`."""
@@ -246,33 +283,83 @@ class Session(QObject):
         self._ensure_responsibilities()
 
     def _continue_from_last(self) -> None:
-        entry = self.document.history.last
-        if entry.phase != "E":  # not made yet: the fitter's half-steps come with the teaching issue
-            raise NotImplementedError("continuing from an M half-step needs the fitter's e_step()")
+        self._resp_requests.clear()  # a new fitter: the old one's answers are dropped
+        history = self.document.history
+        entry = history.last
+        settings = self._fitter_settings()
+        if entry.phase == "M":
+            # after an M half-step: the fitter is rebuilt on the E-step before it and redoes the
+            # M-step (the same parameters), so that the next half is that M-step's E-step
+            before = history[len(history) - 2] if len(history) >= 2 else None
+            if before is None or before.phase != "E" or before.iteration != entry.iteration - 1:
+                raise ValueError(f"the history has no E-step before the M-step of iteration {entry.iteration}")
+            settings.update(iteration=before.iteration, trace=history.trace(len(history) - 2), then_m_step=True)
+            self.controller.restart(self.dataset.X, before.params, settings)
+            return
         # the fitter continues that fit: its iterations, convergence and max_iter count from iteration 0
-        settings = {**self._fitter_settings(), "iteration": entry.iteration, "trace": self.document.history.trace()}
+        settings.update(iteration=entry.iteration, trace=history.trace())
         self.controller.restart(self.dataset.X, entry.params, settings)
 
+    def _colour_source(self, entry: HistoryEntry) -> HistoryEntry:
+        """The entry whose responsibilities colour ``entry``: itself after an E-step; after an
+        M-step the E-step before it (an M-step moves the ellipses, the colours stay)."""
+        history = self.document.history
+        if entry.phase == "M":
+            i = next((i for i, e in enumerate(history) if e is entry), None)
+            if i is not None and i > 0:
+                return history[i - 1]
+        return entry
+
+    def _known(self, entry: HistoryEntry) -> EMSnapshot | None:
+        return next((s for e, s in self._resp if e is entry), None)
+
     def _ensure_responsibilities(self) -> None:
-        """Recompute the responsibilities of the entry under the cursor if none are known."""
+        """Have the responsibilities of the entry under the cursor recomputed if none are known:
+        one E-step, on the worker thread (the answer comes back in ``_on_responsibilities_ready``)."""
         entry, X = self.document.current, self.X
-        if entry is None or X is None or any(known is entry for known, _ in self._resp):
+        if entry is None or X is None or self._known(entry) is not None:
             return
-        try:
-            with_resp = EMFitter(X, entry.params, n_threads=1, **self.em_settings()).snapshot_with_responsibilities()
-        except GMMError as exc:
-            self.failed.emit(str(exc))
+        source = self._colour_source(entry)
+        known = self._known(source)
+        if known is not None:
+            self._remember(entry, dataclasses.replace(entry.snapshot, resp=known.resp, labels=known.labels))
             return
-        self._remember(entry, dataclasses.replace(entry.snapshot, resp=with_resp.resp, labels=with_resp.labels))
+        if any(e is entry for e in self._resp_requests.values()):
+            return
+        request = self.controller.request_responsibilities(source.params)
+        self._resp_requests[request] = entry
+
+    @Slot(int, object)
+    def _on_responsibilities_ready(self, request: int, result) -> None:
+        entry = self._resp_requests.pop(request, None)
+        if entry is None or result is None or not any(e is entry for e in self.document.history):
+            return
+        resp, labels = result
+        self._remember(entry, dataclasses.replace(entry.snapshot, resp=resp, labels=labels))
+
+    @property
+    def responsibilities_pending(self) -> bool:
+        """True while the colours of the entry shown are being recomputed."""
+        return self.document.current is not None and self._known(self.document.current) is None
+
+    def _remember_known(self, entry: HistoryEntry) -> None:
+        """An M-step's entry takes the colours of the E-step before it, if they are known."""
+        source = self._colour_source(entry)
+        known = self._known(source) if source is not entry else None
+        if known is not None:
+            self._remember(entry, dataclasses.replace(entry.snapshot, resp=known.resp, labels=known.labels))
 
     @property
     def X(self):
         return self.document.X
 
     def _remember(self, entry: HistoryEntry, snapshot: EMSnapshot) -> None:
-        """Keep the responsibilities of at most two entries: the newest and one looked at."""
-        newest = self.document.history.last
-        self._resp = [(e, s) for e, s in self._resp if e is not entry and e is newest][-1:] + [(entry, snapshot)]
+        """Keep the responsibilities of at most three entries: the newest, the one before it (an
+        M-step's colours) and one looked at. They share arrays when the colours are the same."""
+        history = self.document.history
+        newest = history.entries[-2:]
+        kept = [(e, s) for e, s in self._resp if e is not entry and any(e is n for n in newest)][-2:]
+        self._resp = kept + [(entry, snapshot)]
         self._schedule_frame()
 
     # -- EM
@@ -285,6 +372,23 @@ class Session(QObject):
     def step(self) -> None:
         if self.state != IDLE:
             self.controller.step()
+
+    def e_step(self) -> None:
+        """Half an iteration: the E-step (new colours, the same ellipses)."""
+        if self.state != IDLE:
+            self.controller.e_step()
+
+    def m_step(self) -> None:
+        """Half an iteration: the M-step (new ellipses, the same colours)."""
+        if self.state != IDLE:
+            self.controller.m_step()
+
+    def set_lock(self, k: int, mean: bool = False, covariance: bool = False, weight: bool = False) -> None:
+        """Lock parts of component ``k``; the fit goes on from its newest state with the new locks."""
+        before = self.document.locks
+        self.document.lock_component(k, mean=mean, covariance=covariance, weight=weight)
+        if self.document.locks != before and len(self.document.history) and self.dataset is not None:
+            self._continue_from_last()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -315,6 +419,8 @@ class Session(QObject):
             return False  # older than the history's newest: not this fit's
         if snapshot.resp is not None:
             self._remember(last, dataclasses.replace(last.snapshot, resp=snapshot.resp, labels=snapshot.labels))
+        elif appended and last.phase == "M":
+            self._remember_known(last)
         self._schedule_frame()
         return appended
 
@@ -341,20 +447,13 @@ class Session(QObject):
         self._frame_cost_ms = self._since_frame.elapsed()
 
 
-class MeansCommand(QUndoCommand):
-    """An undoable change of the placed means (and of explicit start parameters)."""
+class MeansCommand(StateCommand):
+    """An undoable change of the placed means (and of explicit start parameters), which restarts
+    the fit. Undo brings back the whole state before it, the EM run included (see StateCommand)."""
 
     def __init__(self, session: Session, means, text: str, start: GMMParams | None = None):
-        super().__init__(text)
-        self._session = session
-        self._before = (session.means.copy(), session.start)
-        self._after = (np.array(means, dtype=float), start)
-
-    def redo(self) -> None:
-        self._session.set_means(*self._after)
-
-    def undo(self) -> None:
-        self._session.set_means(*self._before)
+        means = np.array(means, dtype=float)
+        super().__init__(session, text, lambda: session.set_means(means, start))
 
 
 class HistoryCommand(QUndoCommand):
