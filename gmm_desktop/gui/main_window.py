@@ -38,6 +38,8 @@ from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
 from gmm_desktop.gui.export import export_plot
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
 from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
+from gmm_desktop.gui.history_bar import HistoryBar
+from gmm_desktop.gui.inspector import CanvasProbe, Inspector
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.session import HistoryCommand, MeansCommand, Session
@@ -225,11 +227,27 @@ class MainWindow(QMainWindow):
         box.addWidget(self.banner)
         box.addWidget(self.canvas, 1)
         scroll = QScrollArea()
-        scroll.setWidget(self.panel)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.panel)
+        self.inspector = Inspector(self)
+        side_layout.addWidget(self.inspector)
+        side_layout.addStretch(1)
+        self.canvas_probe = CanvasProbe(self.canvas, self.session)  # click selects, hover tells
+        self.canvas_probe.selected.connect(self.inspector.select)
+        scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._right = QSplitter(Qt.Orientation.Vertical)
-        self._right.addWidget(self.loglik_plot)
+        plot_box = QWidget()
+        plot_layout = QVBoxLayout(plot_box)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        plot_layout.setSpacing(2)
+        plot_layout.addWidget(self.loglik_plot, 1)
+        self.history_bar = HistoryBar(self.session, self.loglik_plot)  # the scrubber
+        plot_layout.addWidget(self.history_bar)
+        self._right.addWidget(plot_box)
         self._right.addWidget(scroll)
         self._right.setSizes([300, 420])
         self._right.setStretchFactor(0, 1)  # a taller window gives the plot the room, the panel keeps its own

@@ -96,6 +96,7 @@ class _MeansItem(pg.ScatterPlotItem):
 
     moved = Signal(int, float, float)  # index, data coordinates
     removal_requested = Signal(int)  # index
+    left_clicked = Signal(float, float)  # data coordinates of a left click on a mean
 
     def __init__(self):
         super().__init__(pxMode=True, symbol="x", size=17, pen=pg.mkPen("#FFFFFF", width=1.4))
@@ -139,6 +140,8 @@ class _MeansItem(pg.ScatterPlotItem):
         ev.accept()
         if ev.button() == Qt.MouseButton.RightButton:
             self.removal_requested.emit(k)
+        elif ev.button() == Qt.MouseButton.LeftButton:
+            self.left_clicked.emit(ev.pos().x(), ev.pos().y())
 
     def mouseDragEvent(self, ev):
         if ev.button() != Qt.MouseButton.LeftButton or not self.editable:
@@ -264,6 +267,7 @@ class ScatterCanvas(pg.PlotWidget):
         super().__init__(parent, background=palette.BACKGROUND, viewBox=self._view)
         self.setObjectName("scatterCanvas")
         self._session = session
+        self.click_filter = None  # callable(x, y) -> True when it took the click
         self._hard_labels = False
         self._show_truth = False
         self._snapshot = None
@@ -304,6 +308,8 @@ class ScatterCanvas(pg.PlotWidget):
         self._placed_means.moved.connect(self.mean_moved)
         self._placed_means.removal_requested.connect(self.mean_removed)
         self._fitted_means.clicked.connect(self.component_clicked)
+        self._placed_means.left_clicked.connect(  # on a fitted mean over its x: select it
+            lambda x, y: self.click_filter is not None and self.click_filter(x, y))
         session.data_changed.connect(self._on_data_changed)
         session.means_changed.connect(self._on_means_changed)
         session.fit_changed.connect(self._on_fit_changed)
@@ -333,6 +339,8 @@ class ScatterCanvas(pg.PlotWidget):
 
     # -- events
     def _on_clicked(self, x: float, y: float) -> None:
+        if self.click_filter is not None and self.click_filter(x, y):
+            return  # a click on a fitted mean or its ellipse selects it (gui/inspector.py)
         if self._placed_means.editable and self._session.dataset is not None:
             self.mean_added.emit(x, y)
 

@@ -320,14 +320,18 @@ class Stress:
         self.expect(len(self.window.means) == max(before - 1, 0), "Delete did not remove one mean")
 
     def click(self) -> None:
-        """A left click on the canvas: adds a mean on empty canvas unless EM runs."""
+        """A left click on the canvas: adds a mean on empty canvas unless EM runs; selects a component
+        on its fitted mean or ellipse."""
         win = self.window
         x, y = self._random_point(right_half=True)
         point = canvas_point(win, x, y)
         before, running = len(win.means), win.session.state == RUNNING
-        empty = self._px_to_nearest_mean(point) > FAR_PX and not self._under_legend(point)
+        component = win.canvas_probe.component_at(x, y)  # a fitted mean or an ellipse outline: selects it
+        empty = self._px_to_nearest_mean(point) > FAR_PX and not self._under_legend(point) and component is None
         QTest.mouseClick(win.canvas.viewport(), LEFT, NO_MOD, point)
-        if running:
+        if component is not None and not self._under_legend(point):
+            self.expect(len(win.means) == before, "a click on a fitted component added a mean")
+        elif running:
             self.expect(len(win.means) == before, "a click added a mean while EM was running")
         elif empty:
             self.expect(len(win.means) == before + 1, f"a click on empty canvas gave {len(win.means)} means, "
@@ -701,7 +705,9 @@ def test_banner_clicked_after_a_reset_does_nothing(qtbot, make_window):
         window.banner.reseed_button.click()
         qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=2000)
     assert not exceptions
-    assert len(window.means) == 2 and window.undo_stack.count() == 2  # the two placed means, nothing else
+    # the two placed means and the (undoable) reset, nothing from the banner
+    assert len(window.means) == 2 and window.undo_stack.count() == 3
+    assert window.undo_stack.undoText() == "reset"
 
 
 def test_banner_for_a_component_the_new_fit_lacks_does_nothing(qtbot, make_window):
