@@ -60,9 +60,9 @@ class CanvasProbe(QObject):
         dx, dy = vb.viewPixelSize()
         return max(dx, 1e-300), max(dy, 1e-300)
 
-    def component_at(self, x: float, y: float) -> int | None:
+    def component_at(self, x: float, y: float, slack_px: float = 0.0) -> int | None:
         """The component whose fitted mean, or one of whose ellipse outlines, is within a few
-        pixels of the data point (x, y); None elsewhere."""
+        pixels (plus ``slack_px``) of the data point (x, y); None elsewhere."""
         snap = self.session.shown
         if snap is None or self.session.snapshot is None:
             return None
@@ -70,11 +70,11 @@ class CanvasProbe(QObject):
         means = snap.means[:, :2]
         d2 = ((means[:, 0] - x) / dx) ** 2 + ((means[:, 1] - y) / dy) ** 2
         k = int(np.argmin(d2))
-        if snap.iteration > 0 and d2[k] <= _MEAN_HIT_PX**2:
+        if snap.iteration > 0 and d2[k] <= (_MEAN_HIT_PX + slack_px) ** 2:
             return k
         rings = self.canvas.ellipses.rings
         per = len(rings) // max(1, len(means))
-        best, best_d = None, _RING_HIT_PX**2
+        best, best_d = None, max(0.0, _RING_HIT_PX + slack_px) ** 2
         for j, ring in enumerate(rings):
             d = float(np.nanmin(((ring[:, 0] - x) / dx) ** 2 + ((ring[:, 1] - y) / dy) ** 2))
             if d <= best_d:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QStyle
 
-from gmm_desktop.document import CURSOR, HISTORY
+from gmm_desktop.document import CURSOR, HISTORY, SETTINGS
 from gmm_desktop.document.edits import with_component
 from gmm_desktop.gui.commands import StateCommand
 from gmm_desktop.gui.em_worker import IDLE, RUNNING
@@ -53,6 +53,8 @@ class Teaching(QObject):
         w.statusBar().insertPermanentWidget(1, self.half_label)
         session.fit_changed.connect(self._update)
         session.document.subscribe(self._update, kinds=(CURSOR, HISTORY))
+        # an undo or redo puts back a whole state, settings included: the panel shows them
+        session.document.subscribe(lambda _c: w.panel.set_em_settings(session.settings), kinds=(SETTINGS,))
         session.state_changed.connect(self._on_state_changed)
         self._on_state_changed(session.state)
 
