@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from gmm_desktop.core.em import collapsed_components, precision_cholesky
+from gmm_desktop.core.em import collapsed_components
 from gmm_desktop.core.fitter import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import FitError, ParamsError
 from gmm_desktop.core.params import GMMParams
@@ -177,37 +177,17 @@ class Coordinates:
 
 # --------------------------------------------------------------------------- the EM map
 class _EMMap:
-    """One EM step at any parameters, through the core fitter's engine (its fast, blocked path).
-
-    ``expect(params)`` is one E-step: ``(log_likelihood, stats)``; ``maximize(params, stats)`` is
-    the M-step of :meth:`EMFitter.m_step <gmm_desktop.core.fitter.EMFitter.m_step>` (without
-    locks), including its re-take of the moments of a component that became too narrow for them.
-    The engine is built once for the data; only the parameters change.
+    """One EM step at any parameters, through the core fitter's engine (its fast, blocked path):
+    ``expect(params)`` is :meth:`EMFitter.expect <gmm_desktop.core.fitter.EMFitter.expect>`
+    (one E-step: ``(log_likelihood, stats)``), ``maximize(params, stats)`` is
+    :meth:`EMFitter.maximize <gmm_desktop.core.fitter.EMFitter.maximize>` (the M-step of
+    :meth:`EMFitter.m_step`, without locks, with its re-take of the moments of a component that
+    became too narrow for them and its checks). The engine is built once; only the parameters change.
     """
 
     def __init__(self, fitter: EMFitter):
-        self._fitter = fitter
-        self._engine = fitter.engine
-
-    def expect(self, params: GMMParams):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            e = self._engine.expect(params)
-        self._fitter._check_finite(e.log_likelihood)
-        return e.log_likelihood, e.stats
-
-    def maximize(self, params: GMMParams, stats) -> GMMParams:
-        f, engine = self._fitter, self._engine
-        ctype = params.covariance_type
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = stats.to_params(ctype, f.reg_covar, locks=None, previous=params)
-            f._check_params_finite(new)
-            redo = engine.refine_needed(stats, new)
-            if redo:  # a component became too narrow for the moments it was summed with: re-take them
-                stats = engine.refine(params, stats, redo)
-                new = stats.to_params(ctype, f.reg_covar, locks=None, previous=params)
-                f._check_params_finite(new)
-        precision_cholesky(new)  # FitError for a covariance that is not positive definite
-        return new
+        self.expect = fitter.expect
+        self.maximize = fitter.maximize
 
 
 # --------------------------------------------------------------------------- the fitter
@@ -272,7 +252,7 @@ class SquaremFitter:
         # the current point and its E-step; ``_cycle`` holds theta0's coordinates and theta1's state
         # between the two halves of a cycle
         self._params = initial
-        self._ll, self._state = f._ll, f._stats
+        self._ll, self._state = f.snapshot.log_likelihood, f.e_stats
         self._cycle = None
         self._vectors = None
         #: True when the fit stopped because a plain EM step would have lowered the log-likelihood

@@ -180,7 +180,7 @@ class EMFitter:
         self._params = initial
         self._iteration = int(iteration)
         expectation = self.engine.expect(initial)
-        self._check_finite(expectation.log_likelihood)
+        self.check_log_likelihood(expectation.log_likelihood)
         self._stats: SuffStats | None = expectation.stats
         self._ll = expectation.log_likelihood
         change = trace[-1] - trace[-2] if len(trace) >= 2 else math.nan
@@ -217,6 +217,12 @@ class EMFitter:
         """The latest snapshot (iteration 0 before any step), without responsibilities."""
         return self._snapshot
 
+    @property
+    def e_stats(self) -> SuffStats | None:
+        """The statistics of the last E-step (of ``params``), None in phase "M"; the input of
+        :meth:`maximize`."""
+        return self._stats
+
     def snapshot_with_responsibilities(self) -> EMSnapshot:
         """The latest snapshot with the responsibilities and hard labels of its parameters (one more
         E-step's work; the fitter's state does not change, even in phase "M")."""
@@ -238,18 +244,7 @@ class EMFitter:
         """
         if self._phase != "E":
             raise FitError("the M-step needs the responsibilities of the current parameters: run the E-step first")
-        stats, previous = self._stats, self._params
-        ctype = previous.covariance_type
-        locks = self.locks if self.locks.any else None
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = stats.to_params(ctype, self.reg_covar, locks=locks, previous=previous)
-            self._check_params_finite(new)
-            redo = self.engine.refine_needed(stats, new)
-            if redo:  # a component became too narrow for the moments it was summed with: re-take them
-                stats = self.engine.refine(previous, stats, redo)
-                new = stats.to_params(ctype, self.reg_covar, locks=locks, previous=previous)
-                self._check_params_finite(new)
-        precision_cholesky(new)  # FitError now, while the fitter's state is unchanged
+        new = self.maximize(self._params, self._stats, locks=self.locks)
         self._params = new
         self._stats = None
         self._iteration += 1
@@ -258,6 +253,45 @@ class EMFitter:
         self._snapshot = EMSnapshot(self._iteration, math.nan, math.nan, False, new, self.n_samples,
                                     collapsed_components(new, self.n_samples, self.reg_covar), phase="M")
         return self._snapshot
+
+    def maximize(self, params: GMMParams, stats: SuffStats, *, locks=None) -> GMMParams:
+        """The M-step of ``params`` from ``stats`` (the E-step of ``params`` on this fitter's engine),
+        without changing the fitter: what :meth:`m_step` does, for any parameters.
+
+        Includes the engine's re-take of the moments of a component that became too narrow for
+        them (:meth:`Engine.refine_needed <gmm_desktop.core.engine.Engine.refine_needed>`) and the
+        checks of :meth:`m_step`. ``locks`` (a mapping or :class:`Locks`, default none) as the
+        fitter's ``locks``; :meth:`m_step` passes the fitter's own. Used by accelerated fitters
+        (:mod:`gmm_desktop.core.accel`) that evaluate the EM map at extrapolated points.
+
+        Raises
+        ------
+        FitError
+            When the new parameters are unusable (overflow, a covariance not positive definite).
+        """
+        if locks is not None and locks is not self.locks:
+            locks = Locks.of(locks, params.n_components)
+            locks.check(params)
+        locks = locks if (locks is not None and locks.any) else None
+        ctype = params.covariance_type
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = stats.to_params(ctype, self.reg_covar, locks=locks, previous=params)
+            self.check_params(new)
+            redo = self.engine.refine_needed(stats, new)
+            if redo:  # a component became too narrow for the moments it was summed with: re-take them
+                stats = self.engine.refine(params, stats, redo)
+                new = stats.to_params(ctype, self.reg_covar, locks=locks, previous=params)
+                self.check_params(new)
+        precision_cholesky(new)  # FitError now, while the caller's state is unchanged
+        return new
+
+    def expect(self, params: GMMParams):
+        """The E-step of ``params`` on this fitter's engine, without changing the fitter:
+        ``(log_likelihood, stats)``, the log-likelihood checked by :meth:`check_log_likelihood`."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            e = self.engine.expect(params)
+        self.check_log_likelihood(e.log_likelihood)
+        return e.log_likelihood, e.stats
 
     def e_step(self, return_resp: bool = False) -> EMSnapshot:
         """The E-step of the current parameters: their log-likelihood (appended to the trace, so an
@@ -273,7 +307,7 @@ class EMFitter:
             return self.snapshot_with_responsibilities() if return_resp else self._snapshot
         expectation = self.engine.expect(self._params, want_resp=return_resp)
         ll = expectation.log_likelihood
-        self._check_finite(ll)
+        self.check_log_likelihood(ll)
         change = ll - self._ll
         self._stats, self._ll = expectation.stats, ll
         self._phase = "E"
@@ -323,7 +357,8 @@ class EMFitter:
     def _max_abs(self) -> float:
         return float(self.engine.max_abs)
 
-    def _check_params_finite(self, params: GMMParams) -> None:
+    def check_params(self, params: GMMParams) -> None:
+        """Raise FitError (what to do about it) when an M-step's means or covariances overflowed."""
         if not (np.all(np.isfinite(params.means)) and np.all(np.isfinite(params.covariances))):
             raise FitError(
                 "the M-step overflowed: the data's values are too large for double precision "
@@ -331,7 +366,8 @@ class EMFitter:
                 "(for example standardise each column) and fit again"
             )
 
-    def _check_finite(self, ll: float) -> None:
+    def check_log_likelihood(self, ll: float) -> None:
+        """Raise FitError (what to do about it) when an E-step's log-likelihood is not finite."""
         if not math.isfinite(ll):
             raise FitError(
                 "the log-likelihood is not finite: the data's scale "

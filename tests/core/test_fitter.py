@@ -117,6 +117,37 @@ def test_m_step_then_e_step_is_one_iteration():
         np.testing.assert_allclose(e.resp, em.predict_proba(X, e.params), atol=1e-6)
 
 
+def test_the_m_step_of_any_parameters_is_the_fitters_own_and_changes_nothing():
+    # maximize(params, stats) is the M-step of m_step() (the hook the accelerated fitter uses),
+    # for parameters the fitter is not at, with or without locks, including the narrow re-take
+    X, p0 = narrowing_problem()
+    fitter = EMFitter(X, p0, tol=0.0, max_iter=30)
+    for _ in range(12):
+        fitter.step()
+    elsewhere = fitter.params
+    probe = EMFitter(X, p0, tol=0.0, max_iter=30)
+    before = (probe.params, probe.iteration, probe.phase, list(probe.trace), probe.e_stats)
+    ll, stats = probe.expect(elsewhere)
+    assert ll == fitter.snapshot.log_likelihood
+    new = probe.maximize(elsewhere, stats)
+    assert (probe.params, probe.iteration, probe.phase, list(probe.trace), probe.e_stats) == before
+    assert_params_close(new, fitter.m_step().params, tol=0)
+    locks = {1: ComponentLock(mean=True, weight=True)}
+    locked = EMFitter(X, elsewhere, tol=0.0, locks=locks).m_step().params
+    assert_params_close(probe.maximize(elsewhere, stats, locks=locks), locked, tol=0)
+    np.testing.assert_array_equal(locked.means[1], elsewhere.means[1])
+
+
+def test_the_public_checks_name_the_problem():
+    X = blobs(2, seed=4)
+    fitter = EMFitter(X, initial_params(X, 3, seed=0))
+    with pytest.raises(FitError, match="log-likelihood is not finite"):
+        fitter.check_log_likelihood(float("nan"))
+    bad = GMMParams([0.5, 0.5], [[np.inf, 0.0], [0.0, 0.0]], [np.eye(2)] * 2, "full")
+    with pytest.raises(FitError, match="M-step overflowed"):
+        fitter.check_params(bad)
+
+
 def test_half_steps_in_the_wrong_order():
     X = blobs(2, seed=5)
     fitter = EMFitter(X, initial_params(X, 3, seed=0), tol=0.0)
