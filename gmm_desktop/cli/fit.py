@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from gmm_desktop.cli.parser import (
@@ -19,6 +20,17 @@ from gmm_desktop.cli.parser import (
 from gmm_desktop.core.options import OPTIONS
 
 
+def positive_float(text: str) -> float:
+    """``--weight-concentration``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
 def add_parser(sub) -> None:
     """Register ``fit`` on the subparsers ``sub``."""
     fit = sub.add_parser("fit", help="fit a mixture to a data file and save the model")
@@ -31,6 +43,11 @@ def add_parser(sub) -> None:
     fit.add_argument("--means-file", metavar="FILE", help="initial means as a data file, one mean a row")
     add_option(fit, "covariance_type")
     add_option(fit, "seed")
+    add_option(fit, "method")
+    add_option(fit, "weight_prior", default=None,
+               help=OPTIONS["weight_prior"].help + f" (default: {OPTIONS['weight_prior'].default})")
+    add_option(fit, "weight_concentration", type=positive_float, metavar="C", default=None,
+               help=OPTIONS["weight_concentration"].help)
     add_em_options(fit)
     add_engine_options(fit)
     fit.add_argument("--init-sample", type=positive_int, default=argparse.SUPPRESS, metavar="N",
@@ -81,8 +98,16 @@ def run(args) -> int:
 
     check_output(args.output)
     check_engine_options(args)
+    if args.method != "vb":
+        for option, value in (("--weight-prior", args.weight_prior), ("--weight-concentration", args.weight_concentration)):
+            if value is not None:
+                raise UsageError(f"{option} applies only to --method vb; add --method vb or drop {option}")
     if args.means and args.means_file:
         raise UsageError("give --means or --means-file, not both")
+    if args.method == "vb" and args.engine == "dask":
+        raise UsageError("--method vb works with --engine memory only; drop one of them")
+    if args.method == "vb" and args.accelerate != "none":
+        raise UsageError("--accelerate squarem works with --method em only; drop one of them")
     if args.engine == "dask":
         if args.accelerate != "none":
             raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
@@ -92,10 +117,12 @@ def run(args) -> int:
     init, means, k = resolve_start(args, X.shape[1], X.shape[0])
     initial = initial_params(X, k, method=init, means=means, covariance_type=args.covariance_type,
                              reg_covar=args.reg_covar, seed=args.seed)
+    settings = model_settings(vars(args), Start(init, args.seed))
+    if args.method == "vb":
+        return _run_vb(args, data, initial, settings)
     fitter = make_fitter(X, initial, accelerate=args.accelerate, tol=args.tol, tol_mode=args.tol_mode,
                          max_iter=args.max_iter, reg_covar=args.reg_covar)
     snap = fitter.run()
-    settings = model_settings(vars(args), Start(init, args.seed))
     save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,
                settings=settings, feature_names=data.feature_names, source=data.source,
                log_likelihood=snap.log_likelihood, label_column=data.label_name)
@@ -151,4 +178,33 @@ def _run_dask(args) -> int:
     if fit.collapsed:
         print(f"warning: components {', '.join(map(str, fit.collapsed))} collapsed "
               "(tiny weight or a covariance at reg_covar); try fewer components", file=sys.stderr)
+    return 0
+
+
+def _run_vb(args, data, initial, settings) -> int:
+    """``fit --method vb``: the variational fit from ``initial``'s responsibilities, saved with its
+    priors and lower bound; the saved weights, means and covariances are the posterior expectations."""
+    from gmm_desktop.core.vb import PRUNED_WEIGHT, VBFitter, default_priors
+    from gmm_desktop.io.model_io import save_model
+
+    X = data.X
+    k = initial.n_components
+    priors = default_priors(X, k, args.covariance_type, weight_prior=args.weight_prior or "dirichlet_process",
+                            weight_concentration=args.weight_concentration)
+    fitter = VBFitter(X, initial, priors=priors, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
+                      reg_covar=args.reg_covar, track_log_likelihood=True)
+    snap = fitter.run()
+    log_likelihood = fitter.log_likelihood_trace[-1] if fitter.log_likelihood_trace else fitter.data_log_likelihood()
+    save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.log_likelihood_trace,
+               converged=snap.converged, settings=settings, feature_names=data.feature_names, source=data.source,
+               log_likelihood=log_likelihood, method="vb", priors=priors, lower_bound_trace=fitter.trace,
+               posterior=fitter.posterior.to_dict(), label_column=data.label_name)
+    state = "converged" if snap.converged else "did not converge"
+    its = "iteration" if snap.iteration == 1 else "iterations"
+    kept = int((snap.weights >= PRUNED_WEIGHT).sum())
+    print(f"{state} after {snap.iteration} {its}: lower bound {snap.lower_bound:.6f}, log-likelihood "
+          f"{log_likelihood:.6f} ({kept} of {k} components with weight >= 1%, {args.covariance_type}, "
+          f"{priors.weight_prior} concentration {priors.weight_concentration:g}, {X.shape[0]} points; "
+          f"{describe_columns(data)}) -> {args.output}")
+>>>>>>> e9aba74 (fit --method vb --weight-prior --weight-concentration: model files with method, priors, posterior, lower_bound_trace; the loader validates and round-trips them)
     return 0

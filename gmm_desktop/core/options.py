@@ -28,6 +28,8 @@ from gmm_desktop.core.params import COVARIANCE_TYPES
 TOL_MODES = ("total", "per-sample")
 INIT_METHODS = ("means", "kmeans++", "kmeans", "random")
 CRITERIA = ("bic", "aic")
+METHODS = ("em", "vb")
+WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")  # = gmm_desktop.core.vb.WEIGHT_PRIORS
 
 
 def _is_whole(value) -> bool:
@@ -133,6 +135,15 @@ _OPTIONS = (
            label="Initialisation"),
     Option("seed", "int", 0, "seed for every random choice (kmeans++, kmeans, random)", minimum=0,
            label="Seed", advice="give a seed of 0 or more"),
+    # the variational fit (fit --method vb, gmm_desktop.core.vb)
+    Option("method", "choice", "em", "em: maximum likelihood; vb: a variational Bayesian mixture (scikit-learn's "
+           "BayesianGaussianMixture), where K is an upper bound and surplus components lose their weight",
+           choices=METHODS, label="Method"),
+    Option("weight_prior", "choice", "dirichlet_process", "with --method vb: the prior on the weights "
+           "(dirichlet_process: stick-breaking)", choices=WEIGHT_PRIORS, label="Weight prior"),
+    Option("weight_concentration", "float", None, "with --method vb: the weight prior's concentration, a "
+           "number > 0; smaller keeps fewer components (default: 1/K)", label="Concentration",
+           advice="give a number > 0, or leave it out for 1/K"),
     # model selection (select, Find K)
     Option("k_min", "int", 1, "fewest components to try", minimum=1, label="K from"),
     Option("k_max", "int", 10, "most components to try (K above the number of distinct points is skipped)",

@@ -154,9 +154,13 @@ class VBPriors:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, covariance_type: str) -> "VBPriors":
-        """Inverse of :meth:`to_dict`; raises ParamsError for missing or malformed values."""
+    def from_dict(cls, data: dict, covariance_type: str, n_features: int | None = None) -> "VBPriors":
+        """Inverse of :meth:`to_dict`; raises ParamsError for missing or malformed values (with
+        ``n_features``, also for a mean prior of another length)."""
         try:
+            if n_features is not None and np.shape(data["mean"]) != (n_features,):
+                raise ParamsError(f"the mean prior must have {n_features} coordinates, found shape "
+                                  f"{np.shape(data['mean'])}")
             return cls(
                 weight_prior=str(data["weight_prior"]),
                 weight_concentration=float(data["weight_concentration"]),

@@ -21,9 +21,12 @@ from gmm_desktop.io.datasets import data_sha256
 from gmm_desktop.core.errors import ModelFileError, ParamsError
 from gmm_desktop.io.fileio import atomic_write_text
 from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, compact_from_full
+from gmm_desktop.core.vb import VBPriors
 
 FORMAT = "gmm-desktop-model"
 FORMAT_VERSION = 1
+#: How a model was fitted: ``em`` (maximum likelihood) or ``vb`` (variational Bayes).
+METHODS = ("em", "vb")
 #: Refuse model files larger than this (a model of 1,000 components in 100 dimensions is ~200 MB).
 MAX_MODEL_BYTES = 512 * 1024 * 1024
 
@@ -50,6 +53,16 @@ class SavedModel:
     sklearn : dict
         The optional ``sklearn`` block written by :func:`gmm_desktop.sklearn.save_model` (the
         estimator's parameters and lower bounds), or empty.
+    method : {'em', 'vb'}
+        ``em`` when the file does not say.
+    priors : VBPriors or None
+        A ``vb`` model's priors.
+    lower_bound_trace : tuple of float
+        A ``vb`` model's evidence lower bound after each iteration (empty for ``em``).
+    posterior : dict or None
+        A ``vb`` model's posterior parameters besides the means and covariances, as arrays:
+        ``weight_concentration`` ((K,), or (2, K) for ``dirichlet_process``), ``mean_precision``
+        (K,), ``degrees_of_freedom`` ((K,), or a 0-d array for ``tied``), when the file has them.
     """
 
     params: GMMParams
@@ -64,6 +77,10 @@ class SavedModel:
     created: str = ""
     app_version: str = ""
     sklearn: dict = field(default_factory=dict)
+    method: str = "em"
+    priors: VBPriors | None = None
+    lower_bound_trace: tuple = ()
+    posterior: dict | None = None
 
 
 def _params_json(params: GMMParams) -> dict:
@@ -89,6 +106,10 @@ def model_to_dict(
     n_samples: int | None = None,
     sha256: str | None = None,
     sklearn: dict | None = None,
+    method: str = "em",
+    priors: VBPriors | None = None,
+    lower_bound_trace=None,
+    posterior: dict | None = None,
 ) -> dict:
     """The JSON document for a fitted model.
 
@@ -110,9 +131,20 @@ def model_to_dict(
         or ``trace`` must then be given.
     sklearn : dict, optional
         Written as the optional top-level ``sklearn`` block (see docs/model-format.md).
+    method : {'em', 'vb'}
+    priors : VBPriors
+        Required with ``method='vb'``.
+    lower_bound_trace : sequence of float
+        With ``method='vb'``: the lower bound after each iteration.
+    posterior : dict, optional
+        With ``method='vb'``: :meth:`gmm_desktop.core.vb.VBPosterior.to_dict`.
     """
     from gmm_desktop.core.em import log_likelihood as total_log_likelihood
 
+    if method not in METHODS:
+        raise ModelFileError(f"unknown fitting method {method!r}: expected one of {', '.join(METHODS)}")
+    if method == "vb" and priors is None:
+        raise ModelFileError("a vb model needs its priors")
     trace = [float(v) for v in trace]
     if X is None:
         if n_samples is None or sha256 is None or (log_likelihood is None and not trace):
@@ -141,9 +173,18 @@ def model_to_dict(
         "converged": bool(converged),
         "settings": dict(settings or {}),
         "data": {"n_samples": int(n_samples), "sha256": str(sha256), "source": str(source)},
+        "method": method,
     }
     if label_column is not None:
         doc["data"]["label_column"] = str(label_column)
+    if method == "vb":
+        lb = [float(v) for v in (lower_bound_trace or ())]
+        doc["priors"] = priors.to_dict()
+        doc["lower_bound_trace"] = lb
+        if lb:
+            doc["n_iter"] = len(lb)
+        if posterior is not None:
+            doc["posterior"] = {key: np.asarray(value, dtype=float).tolist() for key, value in posterior.items()}
     if initial is not None:
         doc["initial"] = _params_json(initial)
     if sklearn is not None:
@@ -164,6 +205,8 @@ def save_model(path, params: GMMParams, **kwargs) -> None:
     for key in ("log_likelihood",):
         if not math.isfinite(doc[key]):
             raise ModelFileError("the model's log-likelihood is not finite; refit before saving")
+    if not all(math.isfinite(v) for v in doc.get("lower_bound_trace", ())):
+        raise ModelFileError("the model's lower bound is not finite; refit before saving")
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     try:
         atomic_write_text(path, text)
@@ -304,6 +347,7 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
         raise ModelFileError(f"{where}: n_iter must be a whole number >= 0, found {n_iter!r}")
     settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else {}
     data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    method, priors, lower_bound_trace, posterior = _vb_from_doc(doc, ctype, k, d, where)
     return SavedModel(
         params=params,
         initial=initial,
@@ -317,8 +361,52 @@ def model_from_dict(doc, where: str = "model") -> SavedModel:
         created=str(doc.get("created", "")),
         app_version=str(doc.get("app_version", "")),
         sklearn=doc["sklearn"] if isinstance(doc.get("sklearn"), dict) else {},
+        method=method,
+        priors=priors,
+        lower_bound_trace=lower_bound_trace,
+        posterior=posterior,
     )
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "data_sha256", "load_model", "model_from_dict",
+def _vb_from_doc(doc: dict, ctype: str, k: int, d: int, where: str):
+    """``method``, and for a ``vb`` model its priors, lower-bound trace and posterior, validated."""
+    method = doc.get("method", "em")
+    if method not in METHODS:
+        raise ModelFileError(f"{where}: method must be one of {', '.join(METHODS)}, found {method!r}")
+    if method == "em":
+        return method, None, (), None
+    raw = doc.get("priors")
+    if not isinstance(raw, dict):
+        raise ModelFileError(f"{where}: a vb model needs its priors (the key 'priors' is missing or not an object)")
+    try:
+        priors = VBPriors.from_dict(raw, ctype, n_features=d)
+    except ParamsError as exc:
+        raise ModelFileError(f"{where}: priors: {exc}") from None
+    lb = doc.get("lower_bound_trace", [])
+    try:
+        lb = tuple(float(v) for v in lb)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: lower_bound_trace must be a list of numbers") from None
+    if not all(math.isfinite(v) for v in lb):
+        raise ModelFileError(f"{where}: lower_bound_trace contains non-finite numbers")
+    posterior = None
+    if doc.get("posterior") is not None:
+        raw = doc["posterior"]
+        if not isinstance(raw, dict):
+            raise ModelFileError(f"{where}: posterior must be an object")
+        shapes = {
+            "weight_concentration": (2, k) if priors.weight_prior == "dirichlet_process" else (k,),
+            "mean_precision": (k,),
+            "degrees_of_freedom": () if ctype == "tied" else (k,),
+        }
+        posterior = {}
+        for key, shape in shapes.items():
+            arr = _array(raw, key, shape, f"{where} (posterior)")
+            if np.any(arr <= 0):
+                raise ModelFileError(f"{where} (posterior): {key!r} must be positive")
+            posterior[key] = arr
+    return method, priors, lb, posterior
+
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "METHODS", "SavedModel", "data_sha256", "load_model", "model_from_dict",
            "model_to_dict", "save_model"]
