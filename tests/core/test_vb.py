@@ -135,9 +135,9 @@ def test_lower_bound_never_decreases_over_many_random_problems(fast):
         resp = random_resp(n, k, seed=trial)
         conc = float(10.0 ** rng.uniform(-3, 2))
         fitter = vb.VBFitter.from_responsibilities(X, resp, ctype, weight_prior=prior, weight_concentration=conc,
-                                                   tol=0.0, max_iter=40, fast=fast)
+                                                   tol=0.0, max_iter=30, fast=fast)
         bounds = [fitter.lower_bound]
-        for _ in range(40):
+        for _ in range(30):
             bounds.append(fitter.step().lower_bound)
         steps = np.diff(bounds)
         slack = 1e-9 * max(1.0, np.max(np.abs(bounds)))
