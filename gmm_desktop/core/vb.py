@@ -765,8 +765,11 @@ class VBFitter:
         d = self.X.shape[1]
         with np.errstate(divide="ignore"):
             const = log_det - 0.5 * d * _em._LOG_2PI + np.log(plug.weights)
-        for j, (_a, s0, _s1, s2) in shifted.items():
-            per[j] = const[j] * s0 - 0.5 * float(np.sum(P[j] * s2)) if live[j] else 0.0
+        m = plug.means - self._moments.center
+        for j, (a, s0, s1, s2) in shifted.items():  # moments about the anchor a: x - m = (x - a) + (a - m)
+            delta = np.asarray(a) - m[j]
+            quad = float(np.sum(P[j] * s2)) + 2.0 * float(delta @ P[j] @ s1) + float(s0) * float(delta @ P[j] @ delta)
+            per[j] = const[j] * s0 - 0.5 * quad if live[j] else 0.0
         return math.fsum(per.tolist()) - ll
 
     def _maximize(self) -> tuple[VBPosterior, float]:

@@ -248,3 +248,23 @@ def test_log_likelihood_of_the_expectations_can_be_tracked():
         assert len(fitter.log_likelihood_trace) == len(fitter.trace) == 6
         assert fitter.log_likelihood_trace[-1] == pytest.approx(log_likelihood(X, fitter.params), rel=1e-10)
     assert vb.VBFitter(X, p0, max_iter=3).run() is not None and not vb.VBFitter(X, p0).log_likelihood_trace
+
+
+def test_fast_path_equals_direct_with_a_narrow_component():
+    # a tight cluster far from the others: the fast path computes that component directly
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 6.0,
+                        rng.normal(scale=1e-3, size=(60, 2)) + [40.0, -30.0]])
+    p0 = params_from_means(X, [[0.0, 0.0], [6.0, 6.0], [40.0, -30.0], [3.0, 3.0]])
+    # a covariance prior as small as the tight cluster (the default, the data's covariance, widens it)
+    priors = vb.default_priors(X, 4, "full", covariance=np.eye(2) * 1e-6)
+    a = vb.VBFitter(X, p0, priors=priors, tol=0.0, max_iter=15, fast=True)
+    b = vb.VBFitter(X, p0, priors=priors, tol=0.0, max_iter=15, fast=False)
+    a.run()
+    b.run()
+    from gmm_desktop.core import fast as _fast
+
+    assert _fast.Moments(X).direct_anchors(a.params)  # the case this test is about
+    np.testing.assert_allclose(a.trace, b.trace, rtol=1e-9)
+    assert_rel(a.params.means, b.params.means, rtol=1e-9)
+    assert_rel(a.params.covariances, b.params.covariances, rtol=1e-6)
