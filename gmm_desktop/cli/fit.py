@@ -185,6 +185,7 @@ def _run_vb(args, data, initial, settings) -> int:
     """``fit --method vb``: the variational fit from ``initial``'s responsibilities, saved with its
     priors and lower bound; the saved weights, means and covariances are the posterior expectations."""
     from gmm_desktop.core.vb import PRUNED_WEIGHT, VBFitter, default_priors
+    from gmm_desktop.io.datasets import describe_columns
     from gmm_desktop.io.model_io import save_model
 
     X = data.X
