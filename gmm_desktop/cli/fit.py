@@ -207,5 +207,4 @@ def _run_vb(args, data, initial, settings) -> int:
           f"{log_likelihood:.6f} ({kept} of {k} components with weight >= 1%, {args.covariance_type}, "
           f"{priors.weight_prior} concentration {priors.weight_concentration:g}, {X.shape[0]} points; "
           f"{describe_columns(data)}) -> {args.output}")
->>>>>>> e9aba74 (fit --method vb --weight-prior --weight-concentration: model files with method, priors, posterior, lower_bound_trace; the loader validates and round-trips them)
     return 0
