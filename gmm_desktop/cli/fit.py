@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
     add_option(fit, "method")
     add_option(fit, "weight_prior", default=None,
                help=OPTIONS["weight_prior"].help + f" (default: {OPTIONS['weight_prior'].default})")
-    add_option(fit, "weight_concentration", type=positive_float, metavar="C", default=None,
-               help=OPTIONS["weight_concentration"].help)
+    fit.add_argument("--weight-concentration", type=positive_float, metavar="C", default=None,
+                     help="with --method vb: the weight prior's concentration, a number > 0; smaller keeps "
+                     "fewer components (default: 1/K)")
     add_em_options(fit)
     add_engine_options(fit)
     fit.add_argument("--init-sample", type=positive_int, default=argparse.SUPPRESS, metavar="N",

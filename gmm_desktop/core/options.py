@@ -141,9 +141,7 @@ _OPTIONS = (
            choices=METHODS, label="Method"),
     Option("weight_prior", "choice", "dirichlet_process", "with --method vb: the prior on the weights "
            "(dirichlet_process: stick-breaking)", choices=WEIGHT_PRIORS, label="Weight prior"),
-    Option("weight_concentration", "float", None, "with --method vb: the weight prior's concentration, a "
-           "number > 0; smaller keeps fewer components (default: 1/K)", label="Concentration",
-           advice="give a number > 0, or leave it out for 1/K"),
+    # (--weight-concentration is not in the table: its default, 1/K, depends on K; see cli/fit.py)
     # model selection (select, Find K)
     Option("k_min", "int", 1, "fewest components to try", minimum=1, label="K from"),
     Option("k_max", "int", 10, "most components to try (K above the number of distinct points is skipped)",
