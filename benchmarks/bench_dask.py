@@ -83,13 +83,15 @@ def time_dask(path, n_workers, iters, chunk_rows, n=None):
         fit = engine.fit(start_params(), tol=0.0, max_iter=iters + 1)
         per_iter = statistics.median(fit.seconds_per_iteration[1:])  # the first is a warm-up
 
-        def one_chunk(rows, params):
+        def one_chunk(rows, params, center, anchors):
             X = np.array(np.load(path, mmap_mode="r")[:rows])
             t0 = time.perf_counter()
-            s = blocks.em_stats(X, params)
+            s = blocks.em_stats(X, params, center, anchors)
             return time.perf_counter() - t0, len(pickle.dumps(s))
 
-        chunk_cost, stats_bytes = client.submit(one_chunk, chunk_rows, start_params(), pure=False).result()
+        params = start_params()
+        chunk_cost, stats_bytes = client.submit(one_chunk, chunk_rows, params, engine.center,
+                                                engine.direct_anchors(params), pure=False).result()
     return per_iter, fit.trace[-1], chunk_cost, stats_bytes, engine.n_chunks
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm_desktop.core.em import MAX_ABS_VALUE
+from gmm_desktop.core.stats import SuffStats
 
 
 # --------------------------------------------------------------------------- data summary
@@ -97,135 +98,44 @@ def max_radius2(X: np.ndarray, centre: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- EM statistics
-@dataclass(frozen=True)
-class MomentStats:
-    """Sufficient statistics of some rows for the M-step, and their log-likelihood.
+def em_stats(X: np.ndarray, params, center: np.ndarray, anchors: dict):
+    """E-step of one chunk: the core's block code (:meth:`SuffStats.from_block`, on one thread).
 
-    The moments are taken about a reference point per component (``a``: the means the
-    responsibilities were computed with), so nothing cancels however far the data lie from the
-    origin. Two values add; :meth:`to_params` is scikit-learn's M-step from the sum.
-
-    Attributes
-    ----------
-    log_likelihood : float
-        Total over the rows (NaN when the statistics come from a hard assignment).
-    n : int
-    a : ndarray of shape (n_components, n_features)
-    s0 : ndarray of shape (n_components,)
-        ``sum_n resp[n, k]``.
-    s1 : ndarray of shape (n_components, n_features)
-        ``sum_n resp[n, k] (x_n - a_k)``.
-    s2 : ndarray of shape (n_components, n_features, n_features)
-        ``sum_n resp[n, k] (x_n - a_k)(x_n - a_k)^T``.
+    ``center`` and ``anchors`` are the engine's, the same for every chunk, so that the chunks'
+    statistics add.
     """
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] == 0:
+        return _no_rows(params.n_components, center, anchors)
+    return SuffStats.from_block(X, params, center=center, anchors=anchors)
 
-    log_likelihood: float
-    n: int
-    a: np.ndarray
-    s0: np.ndarray
-    s1: np.ndarray
-    s2: np.ndarray
 
-    def __add__(self, other: "MomentStats") -> "MomentStats":
-        return MomentStats(self.log_likelihood + other.log_likelihood, self.n + other.n, self.a,
-                           self.s0 + other.s0, self.s1 + other.s1, self.s2 + other.s2)
+def _no_rows(k: int, center: np.ndarray, anchors: dict):
+    """The statistics of an empty chunk, with the anchors :meth:`SuffStats.from_block` would give."""
+    a = np.zeros((k, center.shape[0]))
+    anchored = np.zeros(k, dtype=bool)
+    for j, value in anchors.items():
+        a[j], anchored[j] = value, True
+    return SuffStats.zero(k, center, a, anchored)
 
-    @classmethod
-    def from_resp(cls, X, resp, a, log_likelihood=math.nan) -> "MomentStats":
-        """From responsibilities ``resp`` of shape (n_components, n_rows)."""
-        k, d = a.shape
-        s1 = np.empty((k, d))
-        s2 = np.empty((k, d, d))
+
+def hard_assignment_stats(X: np.ndarray, means: np.ndarray, center: np.ndarray):
+    """Statistics of assigning every row of the chunk to its nearest mean (the k-means start), as
+    the core's :class:`SuffStats` with every component's moments about its mean (log-likelihood NaN)."""
+    X = np.asarray(X, dtype=np.float64)
+    k, d = means.shape
+    anchors = means - center
+    nk, s1, s2 = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
+    if X.shape[0]:
+        d2 = np.stack([((X - m) ** 2).sum(axis=1) for m in means], axis=0)
+        labels = np.argmin(d2, axis=0)
         for j in range(k):
-            diff = X - a[j]
-            rd = resp[j][:, None] * diff
-            s1[j] = rd.sum(axis=0)
-            s2[j] = rd.T @ diff
-        return cls(float(log_likelihood), int(X.shape[0]), a, resp.sum(axis=1), s1, s2)
-
-    def to_params(self, covariance_type: str, reg_covar: float):
-        """The M-step: parameters from the summed statistics (the rules of ``core.em.m_step``)."""
-        from gmm_desktop.core.params import GMMParams
-
-        s0, s1, s2, a = self.s0, self.s1, self.s2, self.a
-        d = a.shape[1]
-        nk = s0 + 10.0 * np.finfo(np.float64).eps
-        delta = (s1 - (nk - s0)[:, None] * a) / nk[:, None]  # new mean - a (the mean is sum r x / nk)
-        means = a + delta
-        scatter = (s2 - np.einsum("ki,kj->kij", delta, s1) - np.einsum("ki,kj->kij", s1, delta)
-                   + s0[:, None, None] * np.einsum("ki,kj->kij", delta, delta))
-        if covariance_type == "full":
-            cov = scatter / nk[:, None, None]
-            cov[:, np.arange(d), np.arange(d)] += reg_covar
-        elif covariance_type == "tied":
-            cov = scatter.sum(axis=0) / nk.sum()
-            cov.flat[:: d + 1] += reg_covar
-        else:
-            diag = np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None] + reg_covar
-            cov = diag if covariance_type == "diag" else diag.mean(axis=1)
-        return GMMParams(nk / nk.sum(), means, cov, covariance_type)
-
-
-def em_stats(X: np.ndarray, params) -> MomentStats:
-    """E-step of one chunk: its log-likelihood and M-step statistics.
-
-    Up to ``core.fast.MAX_FAST_FEATURES`` features, by the core's fast path (``fast.Moments``: two
-    small matrix products, components too narrow for it computed directly), on this thread only;
-    else by the reference ``em.e_step``. Both agree to ~1e-10, as in memory.
-    """
-    from gmm_desktop.core import fast
-    from gmm_desktop.core.em import e_step, precision_cholesky
-
-    X = np.asarray(X, dtype=np.float64)
-    if X.shape[0] and X.shape[1] <= fast.MAX_FAST_FEATURES:
-        return _fast_stats(X, params, fast, precision_cholesky(params))
-    with np.errstate(under="ignore"):
-        log_prob_norm, log_resp = e_step(X, params)
-        resp = np.exp(log_resp)
-    return MomentStats.from_resp(X, resp, params.means, math.fsum(log_prob_norm))
-
-
-def _fast_stats(X, params, fast, prec_chol) -> MomentStats:
-    """``fast.Moments`` statistics of the chunk (about its own centre ``c``), moved to be about the means."""
-    moments = fast.Moments(X)
-    P, log_det, U = fast.full_precisions(params, prec_chol)
-    with np.errstate(under="ignore", divide="ignore"):
-        ll, (S, shifted), _ = moments.e_step(params, P, log_det, U, False, 1)
-    k, d = params.means.shape
-    c = moments.center
-    i, j = moments.iu
-    s0 = S[:, 0].copy()
-    u = S[:, 1 : 1 + d]
-    m2 = np.empty((k, d, d))
-    m2[:, i, j] = S[:, 1 + d :]
-    m2[:, j, i] = S[:, 1 + d :]
-    off = params.means - c  # a - c
-    s1 = u - s0[:, None] * off
-    s2 = (m2 - np.einsum("ki,kj->kij", off, u) - np.einsum("ki,kj->kij", u, off)
-          + s0[:, None, None] * np.einsum("ki,kj->kij", off, off))
-    for comp, (a_c, t0, t1, t2) in shifted.items():  # computed directly about (mean - c): exact
-        delta = a_c - off[comp]  # ~0: the direct rows are taken about the component's mean
-        s0[comp] = t0
-        s1[comp] = t1 + t0 * delta
-        s2[comp] = t2 + np.outer(delta, t1) + np.outer(t1, delta) + t0 * np.outer(delta, delta)
-    return MomentStats(float(ll), int(X.shape[0]), params.means, s0, s1, s2)
-
-
-def hard_assignment_stats(X: np.ndarray, means: np.ndarray) -> MomentStats:
-    """Statistics of assigning every row of the chunk to its nearest mean (the k-means start)."""
-    X = np.asarray(X, dtype=np.float64)
-    d2 = np.stack([((X - m) ** 2).sum(axis=1) for m in means], axis=0)
-    labels = np.argmin(d2, axis=0)
-    resp = np.zeros((len(means), X.shape[0]))
-    resp[labels, np.arange(X.shape[0])] = 1.0
-    return MomentStats.from_resp(X, resp, means)
-
-
-def log_likelihood(X: np.ndarray, params) -> float:
-    """Total log-likelihood of the chunk."""
-    from gmm_desktop.core.em import e_step
-
-    return math.fsum(e_step(np.asarray(X, dtype=np.float64), params)[0])
+            diff = X[labels == j] - center - anchors[j]
+            nk[j] = diff.shape[0]
+            s1[j] = diff.sum(axis=0)
+            s2[j] = diff.T @ diff
+    return SuffStats(int(X.shape[0]), math.nan, nk, np.array(center, dtype=np.float64), anchors, s1, s2,
+                     np.ones(k, dtype=bool), max_radius2(X, center))
 
 
 def predictions_csv(X: np.ndarray, params) -> bytes:

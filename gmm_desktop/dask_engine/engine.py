@@ -8,6 +8,12 @@ One iteration:
 3. dask's tree reduction (``dask.bag`` ``reduction``, ``split_every`` at a time) sums them;
 4. the client runs the M-step on the sum, and the convergence test on the summed log-likelihood.
 
+:class:`DaskEngine` implements the core's engine protocol (:mod:`gmm_desktop.core.engine`): the
+map is the core's block code (:meth:`gmm_desktop.core.stats.SuffStats.from_block`), the values
+summed are the core's :class:`~gmm_desktop.core.stats.SuffStats`, and the fit loop, the M-step and
+the convergence test are :class:`gmm_desktop.core.fitter.EMFitter`'s (``EMFitter(None, initial,
+engine=DaskEngine(...))``; :meth:`DaskEngine.fit` is that, with per-iteration timings).
+
 Only values whose size is independent of the number of rows travel to the client. The data stay
 where they are read; they are kept in worker memory (``persist``) only when they fit comfortably
 (half the workers' combined memory limit), otherwise every iteration reads the chunks again.
@@ -24,8 +30,12 @@ import dask
 import dask.bag as db
 import numpy as np
 
-from gmm_desktop.core.errors import DataError, FitError, ParamsError
+from gmm_desktop.core.em import precision_cholesky
+from gmm_desktop.core.engine import Engine, Expectation
+from gmm_desktop.core.errors import DataError, ParamsError
+from gmm_desktop.core.fitter import EMFitter
 from gmm_desktop.core.params import GMMParams, check_covariance_type, compact_from_full
+from gmm_desktop.core.stats import SuffStats
 from gmm_desktop.dask_engine import blocks
 from gmm_desktop.dask_engine.readers import ChunkedData
 
@@ -47,10 +57,15 @@ class DaskFit:
     n_iter: int = 0
     collapsed: tuple = ()
     seconds_per_iteration: list = field(default_factory=list)
+    fitter: EMFitter | None = field(default=None, repr=False)
 
 
-class DaskEngine:
-    """Exact EM over the chunks of a dask array, on the cluster of ``client``.
+class DaskEngine(Engine):
+    """Exact EM over the chunks of a dask array, on the cluster of ``client``: an engine of the
+    core's protocol (:mod:`gmm_desktop.core.engine`) for :class:`~gmm_desktop.core.fitter.EMFitter`.
+
+    ``center`` (the data's mean), ``max_abs`` (one pass, which also checks every value) and
+    ``radius2`` (one more pass) are computed when first needed.
 
     Parameters
     ----------
@@ -79,6 +94,7 @@ class DaskEngine:
         self._blocks = list(arr.to_delayed().ravel())
         self._offsets = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(np.int64)
         self._summary = None
+        self._radius2 = None
         self._round = 0
 
     # ---------------------------------------------------------------- sizes
@@ -117,32 +133,40 @@ class DaskEngine:
             future.release()
 
     def _broadcast(self, value):
-        """``value`` sent once to every worker; tasks take the returned future as an argument."""
-        return self.client.scatter(value, broadcast=True, hash=False)
+        """``value`` sent once to every worker; tasks take the returned future as an argument.
 
-    def _map_reduce_with(self, func, value, *, name: str):
-        future = self._broadcast(value)
+        Wrapped in a list: ``scatter`` would send a dict's (or a list's) items one by one."""
+        return self.client.scatter([value], broadcast=True, hash=False)[0]
+
+    def _map_reduce_with(self, func, args: tuple, *, name: str):
+        """:meth:`_map_reduce` of ``func(chunk, *args)``, ``args`` sent once to every worker."""
+        futures = [self._broadcast(a) for a in args]
         try:
-            return self._map_reduce(func, future, name=name)
+            return self._map_reduce(func, *futures, name=name)
+        finally:
+            for f in futures:
+                f.release()
+
+    # ---------------------------------------------------------------- checks and summaries
+    def _reduce_chunks(self, func, *args, combine=blocks.add, name: str):
+        """``combine`` of ``func(chunk, *args, offset)`` over the chunks (tasks named ``name``-i)."""
+        parts = [dask.delayed(_as_partition)(func, b, *args, int(off), dask_key_name=f"{name}-{i}")
+                 for i, (b, off) in enumerate(zip(self._blocks, self._offsets[:-1]))]
+        total = db.from_delayed(parts).reduction(combine, combine, split_every=self.split_every)
+        future = self.client.compute(total, retries=self.retries)
+        try:
+            return future.result()
         finally:
             future.release()
 
-    # ---------------------------------------------------------------- checks and summaries
     def summary(self) -> blocks.Summary:
         """Count, mean, scatter of the data (one pass); raises DataError for unusable values."""
         if self._summary is None:
-            parts = [dask.delayed(_as_partition)(blocks.summarize, b, int(off),
-                                                 dask_key_name=f"gmm-summary-{i}")
-                     for i, (b, off) in enumerate(zip(self._blocks, self._offsets[:-1]))]
-            total = db.from_delayed(parts).reduction(blocks.add, blocks.add, split_every=self.split_every)
-            future = self.client.compute(total, retries=self.retries)
             try:
-                s = future.result()
+                s = self._reduce_chunks(blocks.summarize, name="gmm-summary")
             except ValueError as exc:  # a CSV cell that is not a number, raised by the reader
                 raise DataError(f"{self.data.source}: {' '.join(str(exc).split())[:300]}; fix the file or "
                                 "choose other columns with --columns") from None
-            finally:
-                future.release()
             if s.bad is not None:
                 row, col, value = s.bad
                 name = self.data.feature_names[col] if col < len(self.data.feature_names) else col
@@ -157,13 +181,40 @@ class DaskEngine:
         self.summary()
 
     # ---------------------------------------------------------------- the engine protocol
-    def expect(self, params: GMMParams):
-        """E-step of ``params`` over every chunk: ``(total log-likelihood, summed statistics)``."""
-        stats = self._map_reduce_with(blocks.em_stats, params, name="gmm-estep")
-        return stats.log_likelihood, stats
+    @property
+    def center(self) -> np.ndarray:
+        """The data's mean: the reference point of every chunk's moments."""
+        return self.summary().mean
+
+    @property
+    def max_abs(self) -> float:
+        return float(self.summary().maxabs)
+
+    @property
+    def radius2(self) -> float:
+        """Largest ``|x - center|^2`` over the data (one pass, the first time)."""
+        if self._radius2 is None:
+            self._radius2 = float(self._reduce_chunks(_max_radius2, self.center, combine=max, name="gmm-radius"))
+        return self._radius2
+
+    def expect(self, params: GMMParams, *, anchors: dict | None = None, want_resp: bool = False) -> Expectation:
+        """E-step of ``params`` over every chunk: the core's block statistics, summed by a tree reduction.
+
+        ``want_resp`` is refused: the responsibilities are N x K numbers, which are never gathered on
+        the client (``predict --engine dask`` writes them chunk by chunk).
+        """
+        if want_resp:
+            raise DataError("the Dask engine does not gather responsibilities on the client (they are as large "
+                            "as the data): write them chunk by chunk with predict --engine dask")
+        precision_cholesky(params)  # FitError here, not once per chunk on the workers
+        center = self.center
+        if anchors is None:
+            anchors = self.direct_anchors(params)
+        stats = self._map_reduce_with(blocks.em_stats, (params, center, anchors), name="gmm-estep")
+        return Expectation(stats.log_likelihood, stats)
 
     def log_likelihood(self, params: GMMParams) -> float:
-        return float(self._map_reduce_with(blocks.log_likelihood, params, name="gmm-loglik"))
+        return self.expect(params).log_likelihood
 
     # ---------------------------------------------------------------- initialisation
     def sample(self, size: int, seed=0) -> np.ndarray:
@@ -216,7 +267,8 @@ class DaskEngine:
 
     def hard_assignment_params(self, means, covariance_type: str, reg_covar: float) -> GMMParams:
         """One M-step from assigning every point to its nearest mean (the k-means start), over all chunks."""
-        stats = self._map_reduce_with(blocks.hard_assignment_stats, np.asarray(means, dtype=float), name="gmm-assign")
+        stats = self._map_reduce_with(blocks.hard_assignment_stats, (np.asarray(means, dtype=float), self.center),
+                                      name="gmm-assign")
         return stats.to_params(covariance_type, reg_covar)
 
     def initial_params(self, n_components=None, *, method="kmeans++", means=None, covariance_type="full",
@@ -258,55 +310,37 @@ class DaskEngine:
         return self.hard_assignment_params(centers, covariance_type, reg_covar)
 
     # ---------------------------------------------------------------- the fit
-    def fit(self, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-            callback=None) -> DaskFit:
-        """EM from ``initial`` until the change of the log-likelihood is below ``tol`` or ``max_iter``.
-
-        The rule is the in-memory fitter's: one iteration is an M-step then the E-step of the new
-        parameters; ``tol_mode`` ``total`` compares the change of the summed log-likelihood,
-        ``per-sample`` of its mean. ``callback(iteration, log_likelihood, change, seconds)`` after
-        each iteration.
-        """
-        from gmm_desktop.core.em import check_settings, collapsed_components
-
-        check_settings(tol, tol_mode, max_iter, reg_covar)
-        initial.validated()
+    def fitter(self, initial: GMMParams, **settings) -> EMFitter:
+        """The core's :class:`~gmm_desktop.core.fitter.EMFitter` on this engine (``settings`` are its
+        own: tol, tol_mode, max_iter, reg_covar, locks, ...); its constructor runs the first E-step."""
+        self.check()
         if initial.n_features != self.n_features:
             raise DataError(f"the data have {self.n_features} features but the model has {initial.n_features}; "
                             "choose the same columns the model was fitted on")
-        if initial.n_components > self.n_samples:
-            raise FitError(f"{initial.n_components} components but only {self.n_samples} points: "
-                           "use at most as many components as points")
-        self.check()
-        n = self.n_samples
-        ll, stats = self.expect(initial)
-        self._check_ll(ll)
-        params, trace, times, converged, it = initial, [], [], False, 0
-        while not converged and it < max_iter:
-            t0 = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                new = stats.to_params(initial.covariance_type, reg_covar)
-            if not (np.all(np.isfinite(new.means)) and np.all(np.isfinite(new.covariances))):
-                raise FitError("the M-step overflowed: the data's values are too large for double precision; "
-                               "divide the data by a constant (for example standardise each column)")
-            new_ll, stats = self.expect(new)
-            self._check_ll(new_ll)
-            change = new_ll - ll
-            measure = change / n if tol_mode == "per-sample" else change
-            params, ll, it = new, new_ll, it + 1
-            converged = abs(measure) < tol
-            trace.append(ll)
-            times.append(time.perf_counter() - t0)
-            if callback is not None:
-                callback(it, ll, change, times[-1])
-        return DaskFit(params, initial, ll, trace, converged, it,
-                       collapsed_components(params, n, reg_covar), times)
+        return EMFitter(None, initial, engine=self, **settings)
 
-    @staticmethod
-    def _check_ll(ll):
-        if not math.isfinite(ll):
-            raise FitError("the log-likelihood is not finite: scale the data (for example standardise each "
-                           "column) or use a larger reg_covar")
+    def fit(self, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
+            callback=None, **settings) -> DaskFit:
+        """EM from ``initial`` by the core's fitter (:meth:`fitter`, :meth:`EMFitter.run`): one iteration
+        is an M-step then the E-step of the new parameters, stopped by the fitter's rule.
+
+        ``callback(iteration, log_likelihood, change, seconds)`` after each iteration.
+        """
+        fitter = self.fitter(initial, tol=tol, tol_mode=tol_mode, max_iter=max_iter, reg_covar=reg_covar,
+                             **settings)
+        times: list[float] = []
+        last = [time.perf_counter()]
+
+        def timed(snap):
+            now = time.perf_counter()
+            times.append(now - last[0])
+            last[0] = now
+            if callback is not None:
+                callback(snap.iteration, snap.log_likelihood, snap.change, times[-1])
+
+        snap = fitter.run(timed)
+        return DaskFit(snap.params, initial, snap.log_likelihood, list(fitter.trace), snap.converged,
+                       snap.iteration, snap.collapsed, times, fitter)
 
     # ---------------------------------------------------------------- streamed passes
     def iter_chunks(self, func=None, *args, window: int = 4):
@@ -354,6 +388,10 @@ class DaskEngine:
         for chunk in self.iter_chunks():
             h.update(np.ascontiguousarray(chunk, dtype="<f8").tobytes())
         return h.hexdigest()
+
+
+def _max_radius2(chunk, center, offset):
+    return blocks.max_radius2(chunk, center)
 
 
 def _as_partition(func, chunk, *args):

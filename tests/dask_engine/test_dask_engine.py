@@ -9,6 +9,7 @@ from gmm_desktop.io.datasets import data_sha256
 from gmm_desktop.core.em import EMFitter, e_step
 from gmm_desktop.core.errors import DataError
 from gmm_desktop.core.init import initial_params, params_from_means
+from gmm_desktop.core.params import GMMParams
 from gmm_desktop.dask_engine.engine import DaskEngine, write_predictions
 from gmm_desktop.dask_engine.readers import open_data
 
@@ -50,6 +51,28 @@ def test_equals_memory_engine_for_every_covariance_type(client, data, ctype):
     got = engine.fit(initial, **settings)
     snap, fitter = memory_fit(X, reference_start, **settings)
     assert fitter.trace[-1] - fitter.trace[0] > 1.0  # a real run: the fit moved
+    assert_same_fit(got, snap, fitter)
+
+
+@pytest.mark.parametrize("ctype", ["full", "diag", "spherical", "tied"])
+def test_a_component_that_becomes_narrow_is_re_taken_as_in_memory(client, tmp_path, monkeypatch, ctype):
+    # two clusters 1e-3 wide, 2000 apart, started 30 wide: after the first M-step the moments about the
+    # data's centre would cancel 12 digits, so the fitter has the engine re-take them about the new means
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(scale=1e-3, size=(500, 2)) + [-1000.0, 0.0],
+                        rng.normal(scale=1e-3, size=(500, 2)) + [1000.0, 0.0]])[rng.permutation(1000)]
+    np.save(tmp_path / "narrow.npy", X)
+    wide = {"full": [1e3 * np.eye(2)] * 2, "tied": 1e3 * np.eye(2), "diag": np.full((2, 2), 1e3),
+            "spherical": [1e3, 1e3]}[ctype]
+    initial = GMMParams([0.5, 0.5], [[-1000.0, 0.01], [1000.0, -0.01]], wide, ctype)
+    refined = []
+    original = DaskEngine.refine
+    monkeypatch.setattr(DaskEngine, "refine", lambda self, *a: refined.append(a[2]) or original(self, *a))
+    engine = DaskEngine(open_data(str(tmp_path / "narrow.npy"), chunk_rows=300), client)
+    got = engine.fit(initial, tol=0.0, max_iter=3)
+    assert refined and set(refined[0]) == {0, 1}  # both turned narrow after the first M-step: re-taken
+    assert np.all(got.params.full_covariances()[:, 0, 0] < 1e-4)  # really narrow now (started at 1e3)
+    snap, fitter = memory_fit(X, initial, tol=0.0, max_iter=3)
     assert_same_fit(got, snap, fitter)
 
 
