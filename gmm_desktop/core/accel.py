@@ -198,7 +198,7 @@ class SquaremFitter:
     ----------
     X : ndarray of shape (n_samples, n_features)
     initial : GMMParams
-    tol, tol_mode, max_iter, reg_covar, fast, n_threads
+    tol, tol_mode, max_iter, reg_covar, fast, n_threads, dtype
         As for :class:`~gmm_desktop.core.em.EMFitter`; ``max_iter`` bounds the EM steps
         (:attr:`n_em_steps`).
     step_min, step_max : float
@@ -228,7 +228,7 @@ class SquaremFitter:
     """
 
     def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-                 fast=True, n_threads=None, step_min=STEP_MIN, step_max=STEP_MAX0):
+                 fast=True, n_threads=None, step_min=STEP_MIN, step_max=STEP_MAX0, dtype="float64"):
         if not (math.isfinite(step_min) and 1.0 <= step_min <= STEP_CAP):
             raise ParamsError(f"step_min must be between 1 and {STEP_CAP:g}, got {step_min!r}")
         if not (math.isfinite(step_max) and step_min <= step_max <= STEP_CAP):
@@ -236,7 +236,7 @@ class SquaremFitter:
         self.step_min = float(step_min)
         self._step_max0 = float(step_max)
         self._fitter = EMFitter(X, initial, tol=tol, tol_mode=tol_mode, max_iter=max_iter, reg_covar=reg_covar,
-                                fast=fast, n_threads=n_threads)
+                                fast=fast, n_threads=n_threads, dtype=dtype)
         f = self._fitter
         self.X, self.initial = f.X, f.initial
         self.tol, self.tol_mode, self.max_iter, self.reg_covar = f.tol, f.tol_mode, f.max_iter, f.reg_covar

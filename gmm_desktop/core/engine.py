@@ -45,8 +45,18 @@ from typing import NamedTuple
 import numpy as np
 
 from gmm_desktop.core import em, fast
+from gmm_desktop.core.errors import ParamsError
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.core.stats import SuffStats
+
+
+def check_dtype(dtype) -> str:
+    """Return ``dtype`` (``'float64'`` or ``'float32'``, the E-step's data type) as a string, or raise
+    ParamsError."""
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", str(dtype))
+    if name not in fast.DTYPES:
+        raise ParamsError(f"dtype must be one of {', '.join(fast.DTYPES)}, got {dtype!r}")
+    return name
 
 
 class Expectation(NamedTuple):
@@ -121,10 +131,14 @@ class InMemoryEngine(Engine):
         Checked data (:func:`gmm_desktop.core.em.check_data`).
     n_threads : int, optional
         Threads for large data (default: every core, at most 4).
+    dtype : {'float64', 'float32'}
+        Type in which the blocks hold the data and compute (see :class:`~gmm_desktop.core.fast.Moments`);
+        the log-likelihood and statistics are summed in float64 either way.
     """
 
-    def __init__(self, X: np.ndarray, n_threads: int | None = None):
-        self.data = fast.Moments(X)
+    def __init__(self, X: np.ndarray, n_threads: int | None = None, dtype: str = "float64"):
+        self.data = fast.Moments(X, dtype=check_dtype(dtype))
+        self.dtype = str(self.data.dtype)
         self.n_samples, self.n_features = X.shape
         self.center, self.radius2 = self.data.center, self.data.radius2
         self.max_abs = float(np.max(np.abs(X)))
