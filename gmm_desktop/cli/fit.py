@@ -109,9 +109,13 @@ def run(args) -> int:
         raise UsageError("--method vb works with --engine memory only; drop one of them")
     if args.method == "vb" and args.accelerate != "none":
         raise UsageError("--accelerate squarem works with --method em only; drop one of them")
+    if args.method == "vb" and args.dtype != "float64":
+        raise UsageError("--dtype float32 works with --method em only; drop one of them")
     if args.engine == "dask":
         if args.accelerate != "none":
             raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
+        if args.dtype != "float64":
+            raise UsageError("--dtype float32 works with --engine memory only; drop one of them")
         return _run_dask(args)
     data = load_dataset(args.data, args.columns, args.drop_invalid)
     X = data.X
@@ -121,7 +125,7 @@ def run(args) -> int:
     settings = model_settings(vars(args), Start(init, args.seed))
     if args.method == "vb":
         return _run_vb(args, data, initial, settings)
-    fitter = make_fitter(X, initial, accelerate=args.accelerate, tol=args.tol, tol_mode=args.tol_mode,
+    fitter = make_fitter(X, initial, accelerate=args.accelerate, dtype=args.dtype, tol=args.tol, tol_mode=args.tol_mode,
                          max_iter=args.max_iter, reg_covar=args.reg_covar)
     snap = fitter.run()
     save_model(args.output, snap.params, X=X, initial=initial, trace=fitter.trace, converged=snap.converged,

@@ -127,6 +127,7 @@ def add_em_options(parser: argparse.ArgumentParser) -> None:
     for name in EM_SETTINGS:
         add_option(parser, name)
     add_option(parser, "accelerate")
+    add_option(parser, "dtype")
     parser.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
     parser.add_argument("--drop-invalid", action="store_true",
                         help="drop rows with non-numeric or non-finite cells instead of refusing the file")

@@ -65,6 +65,8 @@ def run(args) -> int:
         fit_all = None
         if args.engine == "dask" and args.accelerate != "none":
             raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
+        if args.engine == "dask" and args.dtype != "float64":
+            raise UsageError("--dtype float32 works with --engine memory only; drop one of them")
         if args.engine == "dask":  # every restart of every candidate is a task on the cluster
             from gmm_desktop.dask_engine import spread_fits
 
@@ -82,7 +84,7 @@ def run(args) -> int:
         result = select_model(
             X, k_min=args.k_min, k_max=args.k_max, covariance_types=args.covariance_types, criterion=args.criterion,
             n_init=args.n_init, seed=args.seed, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
-            reg_covar=args.reg_covar, fit_all=fit_all, accelerate=args.accelerate,
+            reg_covar=args.reg_covar, fit_all=fit_all, accelerate=args.accelerate, dtype=args.dtype,
         )
     best = result.best
     if args.table is not None:  # the table first: a failed write then leaves no model behind either

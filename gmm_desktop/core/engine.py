@@ -45,7 +45,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gmm_desktop.core import em, fast
-from gmm_desktop.core.errors import ParamsError
+from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.core.params import GMMParams
 from gmm_desktop.core.stats import SuffStats
 
@@ -53,9 +53,9 @@ from gmm_desktop.core.stats import SuffStats
 def check_dtype(dtype) -> str:
     """Return ``dtype`` (``'float64'`` or ``'float32'``, the E-step's data type) as a string, or raise
     ParamsError."""
-    name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", str(dtype))
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", None)
     if name not in fast.DTYPES:
-        raise ParamsError(f"dtype must be one of {', '.join(fast.DTYPES)}, got {dtype!r}")
+        raise OPTIONS["dtype"].error(dtype)
     return name
 
 

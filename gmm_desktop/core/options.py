@@ -130,6 +130,10 @@ _OPTIONS = (
     Option("accelerate", "choice", "none", "squarem: extrapolate EM steps (SQUAREM), same maximum and stopping "
            "rule in fewer EM steps; the log-likelihood still never decreases", choices=("none", "squarem"),
            label="Acceleration"),
+    Option("dtype", "choice", "float64", "float32: the E-step holds the data in single precision (half the "
+           "memory, faster on large data; log-likelihood and statistics still summed in float64; log "
+           "densities good to ~1e-6, so pair it with --tol-mode per-sample)", choices=("float64", "float32"),
+           label="Data precision"),
     # the start (fit)
     Option("init", "choice", "kmeans++", "how to start; means needs initial means", choices=INIT_METHODS,
            label="Initialisation"),

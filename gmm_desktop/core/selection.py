@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gmm_desktop.core.accel import check_accelerate, make_fitter
+from gmm_desktop.core.engine import check_dtype
 from gmm_desktop.core.em import check_data, check_settings, count_parameters, information_criteria
 from gmm_desktop.core.errors import FitError, GMMError, ParamsError
 from gmm_desktop.core.init import initial_params
@@ -303,6 +304,7 @@ def select_model(
     max_iter: int = OPTIONS["max_iter"].default,
     reg_covar: float = OPTIONS["reg_covar"].default,
     accelerate: str = OPTIONS["accelerate"].default,
+    dtype: str = OPTIONS["dtype"].default,
     progress=None,
     should_stop=None,
     fit_all=None,
@@ -329,6 +331,8 @@ def select_model(
     accelerate : {'none', 'squarem'}
         ``squarem``: every candidate is fitted by :class:`~gmm_desktop.core.accel.SquaremFitter`
         (the same maximum in fewer EM steps; ``max_iter`` then bounds the EM steps).
+    dtype : {'float64', 'float32'}
+        The E-step's data type for every fit (see :class:`~gmm_desktop.core.fitter.EMFitter`).
     progress : callable, optional
         ``progress(done, total, candidate_or_None)`` after every fit (every restart):
         ``total = n_candidates * n_init``; the third argument is the finished
@@ -368,9 +372,10 @@ def select_model(
     covariance_types = check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed)
     check_settings(tol, tol_mode, max_iter, reg_covar)
     check_accelerate(accelerate)
+    dtype = check_dtype(dtype)
     k_min, k_max, n_init, seed = int(k_min), int(k_max), int(n_init), int(seed)
     settings = {"tol": float(tol), "tol_mode": tol_mode, "max_iter": int(max_iter), "reg_covar": float(reg_covar),
-                "accelerate": accelerate}
+                "accelerate": accelerate, "dtype": dtype}
     n, d = X.shape
 
     notes: list[str] = []
@@ -402,7 +407,9 @@ def select_model(
     if fit_all is not None:
         if accelerate != "none":
             raise ParamsError("accelerate='squarem' is for fits in this process; drop it with fit_all")
-        em_settings = {key: value for key, value in settings.items() if key != "accelerate"}
+        if dtype != "float64":
+            raise ParamsError("dtype='float32' is for fits in this process; drop it with fit_all")
+        em_settings = {key: value for key, value in settings.items() if key not in ("accelerate", "dtype")}
         outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], em_settings))
     for ctype, k in grid:
         best = None  # (log_likelihood, r, outcome)

@@ -47,11 +47,12 @@ class Start:
 
 def model_settings(em_settings: dict, start: Start) -> dict:
     """The ``settings`` object of a model file: the EM settings ``tol``, ``tol_mode``, ``max_iter``,
-    ``reg_covar`` (missing ones at their defaults) and ``accelerate`` when given, then ``init`` and
+    ``reg_covar`` (missing ones at their defaults) and ``accelerate`` and ``dtype`` when given, then ``init`` and
     ``seed`` of ``start`` and its extra keys."""
     block = {name: em_settings.get(name, OPTIONS[name].default) for name in EM_SETTINGS}
-    if "accelerate" in em_settings:  # recorded when the writer fitted with a choice of it
-        block["accelerate"] = em_settings["accelerate"]
+    for name in ("accelerate", "dtype"):  # recorded when the writer fitted with a choice of them
+        if name in em_settings:
+            block[name] = em_settings[name]
     block.update({"init": start.init, "seed": start.seed})
     block.update(start.extra)
     return block
@@ -87,7 +88,7 @@ def candidate_settings(result, candidate=None) -> dict:
 def start_from_settings(settings: dict) -> Start:
     """The :class:`Start` a model file's ``settings`` record (for a model opened and fitted further):
     its ``init``, ``seed`` and extra keys; an unusable or missing ``init`` reads as ``means``."""
-    extra = {k: v for k, v in settings.items() if k not in (*EM_SETTINGS, "accelerate", "init", "seed")}
+    extra = {k: v for k, v in settings.items() if k not in (*EM_SETTINGS, "accelerate", "dtype", "init", "seed")}
     try:
         return Start(settings.get("init", "means"), settings.get("seed"), extra)
     except ValueError:  # ParamsError: a value this version does not know
