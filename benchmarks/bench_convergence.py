@@ -14,6 +14,12 @@ the same run. The machine is shared and noisy: read the ratios.
     python benchmarks/bench_convergence.py               # every problem (1M x 16 takes minutes)
     python benchmarks/bench_convergence.py --quick       # without the 1M-point problem
     python benchmarks/bench_convergence.py --only separated16 --repeat 3
+    python benchmarks/bench_convergence.py --only separated16 --sklearn-max-iter 100 --dtype float32
+
+``--sklearn-max-iter N`` caps scikit-learn's iterations (its row then says "no" under converged and
+shows its seconds per iteration): for a time-limited run where scikit-learn's whole fit is too slow.
+Each fit's result is also printed as soon as it ends (``done:`` lines), so a run cut off by a time
+limit keeps what finished. ``--dtype float32`` runs our fits with float32 data (scikit-learn stays float64).
 """
 
 from __future__ import annotations
@@ -68,11 +74,11 @@ def run_ours(cls, X, p0, settings):
     return seconds, steps, snap.iteration, snap.params, snap.converged, fitter
 
 
-def run_sklearn(X, p0, settings):
+def run_sklearn(X, p0, settings, max_iter=None):
     tol = settings["tol"] / (X.shape[0] if settings["tol_mode"] == "total" else 1)
     ct = p0.covariance_type
     prec = np.linalg.inv(p0.covariances) if ct in ("full", "tied") else 1.0 / p0.covariances
-    gm = GaussianMixture(p0.n_components, covariance_type=ct, tol=tol, max_iter=settings["max_iter"],
+    gm = GaussianMixture(p0.n_components, covariance_type=ct, tol=tol, max_iter=max_iter or settings["max_iter"],
                          reg_covar=settings["reg_covar"], weights_init=p0.weights, means_init=p0.means,
                          precisions_init=prec)
     t = time.perf_counter()
@@ -94,10 +100,15 @@ def main():
     ap.add_argument("--max-iter", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=1, help="time each fit this many times, keep the fastest")
     ap.add_argument("--no-sklearn", action="store_true")
+    ap.add_argument("--sklearn-max-iter", type=int, help="cap scikit-learn's iterations (time-limited runs)")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="our fits' data type")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     settings = {"tol": args.tol, "tol_mode": args.tol_mode, "max_iter": args.max_iter, "reg_covar": 1e-6}
-    print(f"rule: tol {args.tol:g} ({args.tol_mode}), max_iter {args.max_iter}; best of {args.repeat}")
+    ours = dict(settings, dtype=args.dtype)
+    print(f"rule: tol {args.tol:g} ({args.tol_mode}), max_iter {args.max_iter}; best of {args.repeat}; "
+          f"ours in {args.dtype}" + (f"; scikit-learn capped at {args.sklearn_max_iter} iterations"
+                                     if args.sklearn_max_iter else ""))
     print(f"{'problem':<38} {'method':<9} {'EM steps':>9} {'iterates':>8} {'seconds':>9} {'log-likelihood':>17} "
           f"{'conv':>4} {'vs sklearn':>10} {'vs plain':>8}")
     rows = []
@@ -105,10 +116,10 @@ def main():
         if only and key not in only:
             continue
         results = {}
-        methods = [("plain", lambda: run_ours(EMFitter, X, p0, settings)),
-                   ("squarem", lambda: run_ours(SquaremFitter, X, p0, settings))]
+        methods = [("plain", lambda: run_ours(EMFitter, X, p0, ours)),
+                   ("squarem", lambda: run_ours(SquaremFitter, X, p0, ours))]
         if not args.no_sklearn:
-            methods.append(("sklearn", lambda: run_sklearn(X, p0, settings)))
+            methods.append(("sklearn", lambda: run_sklearn(X, p0, settings, args.sklearn_max_iter)))
         for name, fn in methods:
             best = None
             for _ in range(args.repeat):
@@ -116,6 +127,9 @@ def main():
                 if best is None or out[0] < best[0]:
                     best = out
             results[name] = best
+            sec, steps = best[0], best[1]
+            print(f"done: {key} {name}: {steps} EM steps, {sec:.3f} s ({sec / max(steps, 1) * 1e3:.1f} ms per step), "
+                  f"converged {best[4]}, log-likelihood {log_likelihood(X, best[3]):.4f}", flush=True)
         for name, (sec, steps, iterates, params, conv, _) in results.items():
             ll = log_likelihood(X, params)
             vs_sk = results["sklearn"][0] / sec if "sklearn" in results else float("nan")
