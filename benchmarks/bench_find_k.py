@@ -1,6 +1,7 @@
 """Find K in the window against the headless ``select``, idle and under a CPU hog (issue 11.7).
 
-A 60-fit sweep (K = 1..10, full and diag, 3 restarts) on the demo data (1,050 points): once as
+A 20-fit sweep (K = 1..5, full and diag, 2 restarts; ``--sweep issue``: the issue's 60 fits,
+K = 1..10, 3 restarts) on the demo data (1,050 points): once as
 the headless ``select`` does it (``select_model`` on the calling thread, normal priority), once
 through the real window's Find K dialog (its sweep thread, progress bar and plot, with the event
 loop turning). Then the same with ``--hog`` busy processes (default: one per core, at normal
@@ -10,6 +11,7 @@ at N more than the GUI thread's nice value (the app's setting otherwise) to comp
 
     python benchmarks/bench_find_k.py
     python benchmarks/bench_find_k.py --hog 4 --repeat 2
+    python benchmarks/bench_find_k.py --sweep issue     # the issue's 60 fits
     python benchmarks/bench_find_k.py --nice 10          # the old setting, for comparison
 """
 
@@ -35,16 +37,22 @@ from gmm_desktop.gui.find_k import FindKDialog  # noqa: E402
 HOG = "while True: pass"
 
 
-def configure(dialog: FindKDialog) -> None:
-    """The issue's 60-fit sweep: K = 1..10, full and diag, 3 restarts."""
+#: name: (K max, restarts); K from 1, full and diag
+SWEEPS = {"quick": (5, 2), "issue": (10, 3)}
+
+
+def configure(dialog: FindKDialog, sweep: str) -> int:
+    """K = 1..K max, full and diag, the restarts of ``sweep``; returns the number of candidates."""
+    k_max, n_init = SWEEPS[sweep]
     dialog.k_min_spin.setValue(1)
-    dialog.k_max_spin.setValue(10)
+    dialog.k_max_spin.setValue(k_max)
     for name, check in dialog.type_checks.items():
         check.setChecked(name in ("full", "diag"))
-    dialog.n_init_spin.setValue(3)
+    dialog.n_init_spin.setValue(n_init)
+    return 2 * k_max
 
 
-def time_window(window, dialog: FindKDialog) -> float:
+def time_window(window, dialog: FindKDialog, n_candidates: int) -> float:
     loop = QEventLoop()
     dialog.sweep_finished.connect(loop.quit)
     dialog.sweep_failed.connect(loop.quit)
@@ -54,7 +62,7 @@ def time_window(window, dialog: FindKDialog) -> float:
     elapsed = time.perf_counter() - started
     dialog.sweep_finished.disconnect(loop.quit)
     dialog.sweep_failed.disconnect(loop.quit)
-    assert dialog.result is not None and len(dialog.result.candidates) == 20, "the sweep did not finish"
+    assert dialog.result is not None and len(dialog.result.candidates) == n_candidates, "the sweep did not finish"
     return elapsed
 
 
@@ -64,17 +72,22 @@ def time_headless(X, options: dict) -> float:
     return time.perf_counter() - started
 
 
-def measure(window, dialog, repeat: int) -> tuple[float, float]:
+def measure(window, dialog, repeat: int, n_candidates: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` runs of each, alternated (the machine's load drifts)."""
     X, options = window.session.dataset.X, dialog.options()
-    headless = min(time_headless(X, options) for _ in range(repeat))
-    windowed = min(time_window(window, dialog) for _ in range(repeat))
-    return headless, windowed
+    headless, windowed = [], []
+    for _ in range(repeat):
+        headless.append(time_headless(X, options))
+        windowed.append(time_window(window, dialog, n_candidates))
+    return min(headless), min(windowed)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hog", type=int, default=os.cpu_count() or 2, help="busy processes (default: one per core)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, the fastest kept")
+    parser.add_argument("--sweep", choices=sorted(SWEEPS), default="quick",
+                        help="quick: 20 fits (K 1..5, 2 restarts); issue: 60 fits (K 1..10, 3 restarts)")
     parser.add_argument("--nice", type=int, default=None,
                         help=f"nice offset of the window's background threads (app: {em_worker.BACKGROUND_NICE})")
     args = parser.parse_args()
@@ -84,16 +97,17 @@ def main() -> None:
     window.show()
     window._on_find_k_triggered()
     dialog = window.findChild(FindKDialog, "findKDialog")
-    configure(dialog)
-    print(f"{window.session.dataset.n_samples:,} points, 60 fits; window threads at nice +{em_worker.BACKGROUND_NICE}; "
+    n_candidates = configure(dialog, args.sweep)
+    n_fits = n_candidates * SWEEPS[args.sweep][1]
+    print(f"{window.session.dataset.n_samples:,} points, {n_fits} fits; window threads at nice +{em_worker.BACKGROUND_NICE}; "
           f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
     rows = []
-    headless, windowed = measure(window, dialog, args.repeat)
+    headless, windowed = measure(window, dialog, args.repeat, n_candidates)
     rows.append(("idle (as the machine is)", headless, windowed))
     hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(args.hog)]
     try:
         time.sleep(1.0)
-        headless, windowed = measure(window, dialog, args.repeat)
+        headless, windowed = measure(window, dialog, args.repeat, n_candidates)
         rows.append((f"under {args.hog} busy processes", headless, windowed))
     finally:
         for hog in hogs:

@@ -52,6 +52,7 @@ class DocumentState:
     entries: tuple
     cursor: int | None
     view: ViewState
+    recorded: tuple = ()  # the history's recorded trace (History.recorded)
 
 
 class Document(Observable):
@@ -252,11 +253,12 @@ class Document(Observable):
             if len(dropped):
                 changes.append(Change(HISTORY, "restore", {"n_added": len(dropped)}))
 
-    def replace_history(self, entries, cursor: int | None = None) -> None:
+    def replace_history(self, entries, cursor: int | None = None, recorded=()) -> None:
         """Hold ``entries`` (snapshots, in order) instead, the cursor on ``cursor`` (default: newest):
-        an opened model with its trace, a session file."""
+        an opened model with its trace (``recorded``: the log-likelihoods of the iterations it has
+        no entries for, see :attr:`History.recorded`), a session file."""
         with self._edit() as changes:
-            self.history.replace(entries, cursor)
+            self.history.replace(entries, cursor, recorded)
             changes.append(Change(HISTORY, "replace", {"n_entries": len(self.history)}))
             changes.append(self._cursor_change())
 
@@ -291,7 +293,8 @@ class Document(Observable):
     def capture(self) -> DocumentState:
         """The whole state, for an undo command (see :class:`DocumentState`)."""
         return DocumentState(self.dataset, self.means, self.start, tuple(self._settings.items()), self.locks,
-                             self.history.entries, self.history.cursor, self.view.capture())
+                             self.history.entries, self.history.cursor, self.view.capture(),
+                             self.history.recorded)
 
     def restore(self, state: DocumentState) -> None:
         """Put back a captured state; subscribers hear of each part that differs."""
@@ -307,8 +310,9 @@ class Document(Observable):
                 changes.append(Change(SETTINGS))
             self._set_locks(state.locks, changes)
             entries, cursor = self.history.entries, self.history.cursor
-            if len(entries) != len(state.entries) or any(a is not b for a, b in zip(entries, state.entries)):
-                self.history.replace(state.entries, state.cursor)
+            if (len(entries) != len(state.entries) or any(a is not b for a, b in zip(entries, state.entries))
+                    or self.history.recorded != state.recorded):
+                self.history.replace(state.entries, state.cursor, state.recorded)
                 changes.append(Change(HISTORY, "replace", {"n_entries": len(state.entries)}))
                 changes.append(self._cursor_change())
             elif cursor != state.cursor:

@@ -93,10 +93,11 @@ class History:
     read it freely.
     """
 
-    def __init__(self, entries=(), cursor: int | None = None):
+    def __init__(self, entries=(), cursor: int | None = None, recorded=()):
         self._entries: list[HistoryEntry] = []
         self._cursor: int | None = None
-        self.replace(entries, cursor)
+        self._recorded: tuple = ()
+        self.replace(entries, cursor, recorded)
 
     # -- reading
     def __len__(self) -> int:
@@ -111,6 +112,13 @@ class History:
     @property
     def entries(self) -> tuple:
         return tuple(self._entries)
+
+    @property
+    def recorded(self) -> tuple:
+        """Log-likelihoods after iterations 1, 2, ... of a fit made elsewhere (an opened model's
+        trace, a Find K candidate's), for the iterations whose entries the history does not hold:
+        :meth:`trace` fills its gaps with them. Empty for a fit made here."""
+        return self._recorded
 
     @property
     def cursor(self) -> int | None:
@@ -157,7 +165,15 @@ class History:
         """Log-likelihood after each full iteration from 1 on (as a model file's trace), up to the
         entry at index ``upto`` (default: the whole history)."""
         entries = self._entries if upto is None else self._entries[: upto + 1]
-        return [e.log_likelihood for e in entries if e.phase == "E" and e.iteration >= 1]
+        held = [e for e in entries if e.phase == "E" and e.iteration >= 1]
+        if not self._recorded:
+            return [e.log_likelihood for e in held]
+        # iterations without an entry (between an opened model's start and its fitted state) from
+        # the recorded trace, up to the newest full iteration held
+        values = dict(enumerate(self._recorded, 1))
+        values.update((e.iteration, e.log_likelihood) for e in held)
+        top = held[-1].iteration if held else 0
+        return [values[i] for i in range(1, top + 1) if i in values]
 
     @property
     def initial_log_likelihood(self) -> float:
@@ -235,9 +251,9 @@ class History:
         if self._cursor is None and self._entries:
             self._cursor = 0
 
-    def replace(self, entries, cursor: int | None = None) -> None:
+    def replace(self, entries, cursor: int | None = None, recorded=()) -> None:
         """Hold ``entries`` (snapshots or entries, in order) instead; the cursor on ``cursor``
-        (default: the newest)."""
+        (default: the newest); ``recorded``: see :attr:`recorded`."""
         new = [HistoryEntry.of(e) for e in entries]
         for a, b in zip(new, new[1:]):
             if b.key <= a.key:
@@ -247,6 +263,7 @@ class History:
             raise IndexError(f"no history entry {cursor}: the history has {len(new)}")
         self._entries = new
         self._cursor = None if not new else (len(new) - 1 if cursor is None else cursor % len(new))
+        self._recorded = tuple(float(v) for v in recorded)
 
     def clear(self) -> None:
-        self._entries, self._cursor = [], None
+        self._entries, self._cursor, self._recorded = [], None, ()

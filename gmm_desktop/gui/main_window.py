@@ -42,7 +42,7 @@ from gmm_desktop.gui.history_bar import HistoryBar
 from gmm_desktop.gui.inspector import CanvasProbe, Inspector
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
-from gmm_desktop.gui.session import HistoryCommand, MeansCommand, Session
+from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session
 from gmm_desktop.gui.settings_panel import SettingsPanel
 from gmm_desktop.gui.teaching import Teaching
 
@@ -506,20 +506,25 @@ class MainWindow(QMainWindow):
         self.panel.set_em_settings({**settings, "covariance_type": model.params.covariance_type})
         self.session.settings = self.panel.em_settings()
         self._remember_start(model.params, start_from_settings(model.settings))
-        self.undo_stack.push(MeansCommand(self.session, model.params.means, f"open {Path(path).name}",
-                                          start=model.params))
+        mismatch = data_mismatch(model, dataset)
+        trace = () if mismatch else model.trace  # another data set's trace is not this fit's
+        command = FinishedFitCommand(self.session, f"open {Path(path).name}", model.params, trace,
+                                     model.converged, model.initial)
+        self.undo_stack.push(command)
         self.session.mark_saved()
         self._model_path = os.fspath(path)
         self._fit_file = self._current_fit_file(path)
         self._last_dir = str(Path(path).resolve().parent)
+        shown = (f"iteration {len(model.trace)}, " + ("converged" if model.converged else "not converged")
+                 if command.with_trace else "its parameters as the start")
         self.statusBar().showMessage(
-            f"Opened {Path(path).name} ({model.params.n_components} components): Run or Step continues EM from it",
-            8000)
-        mismatch = data_mismatch(model, dataset)
+            f"Opened {Path(path).name} ({model.params.n_components} components, {shown}): "
+            "Run or Step continues EM from it", 8000)
         if mismatch:
             self._show_warning("The model was fitted on other data",
                                f"{Path(path).name} was not fitted on the data open now: {mismatch}. Its "
-                               f"parameters are shown on these data; Run or Step continues EM on them.")
+                               f"parameters start a new fit on these data (iteration 0, its trace is not shown); Run or Step "
+                               f"continues EM from them.")
         return True
 
     def _show_warning(self, title: str, text: str) -> None:
@@ -640,8 +645,8 @@ class MainWindow(QMainWindow):
         result = getattr(dialog, "result", None)
         in_result = result is not None and any(c is candidate for c in result.candidates)
         self._remember_start(candidate.params, candidate_start(candidate, result if in_result else None))
-        self.undo_stack.push(MeansCommand(self.session, candidate.params.means, f"adopt K = {candidate.k}",
-                                          start=candidate.params))
+        self.undo_stack.push(FinishedFitCommand(self.session, f"adopt K = {candidate.k}", candidate.params,
+                                                candidate.trace, candidate.converged, candidate.initial))
         self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
                                      "Run or Step continues EM from it", 8000)
 

@@ -16,6 +16,7 @@ the cursor is on an older one first drops the later entries and rebuilds the fit
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
@@ -28,7 +29,8 @@ from gmm_desktop.document import CURSOR, DATA, DEFAULT_SETTINGS, HISTORY, MEANS,
 from gmm_desktop.gui.commands import StateCommand
 from gmm_desktop.gui.em_worker import IDLE, RUNNING, EMController
 
-__all__ = ["DEFAULT_SETTINGS", "FRAME_MS", "HistoryCommand", "MeansCommand", "Session", "StateCommand"]
+__all__ = ["DEFAULT_SETTINGS", "FRAME_MS", "FinishedFitCommand", "HistoryCommand", "MeansCommand", "Session",
+           "StateCommand"]
 
 #: Views redraw at most once per frame of this length (about 30 per second), or less often when a
 #: redraw takes longer than half of it, so that the window stays responsive with large data.
@@ -172,6 +174,48 @@ class Session(QObject):
     def set_view(self, x, y=None) -> None:
         self.document.set_view(x, y)
 
+    def set_finished_fit(self, params: GMMParams, trace, converged: bool, initial: GMMParams | None = None) -> bool:
+        """Take over a fit made elsewhere (an opened model, a Find K candidate) as it ended.
+
+        ``initial`` (where that fit started, when known) becomes the placed start and iteration 0;
+        ``params`` is iteration ``len(trace)`` under the cursor, with ``converged`` as that fit
+        reported it; ``trace`` (the log-likelihood after each of its iterations) is the history's
+        recorded trace, so the plot shows it. EM continues from ``params``, paused.
+
+        Only when ``trace`` belongs to these data: its last value must be the log-likelihood of
+        ``params`` on them. Otherwise (a model fitted on other data, no trace) ``params`` become the
+        start of a new fit at iteration 0, as :meth:`set_means` does. Returns True when the fit was
+        taken over with its trace.
+        """
+        trace = [float(v) for v in trace]
+        start = initial if initial is not None else params
+        if self.dataset is None or not trace:
+            self.set_means(params.means, params)
+            return False
+        try:
+            final = EMFitter(self.dataset.X, params, n_threads=1, iteration=len(trace), trace=trace,
+                             **self.em_settings()).snapshot
+        except GMMError:
+            final = None
+        if final is None or not math.isclose(final.log_likelihood, trace[-1], rel_tol=1e-7, abs_tol=1e-9):
+            self.set_means(params.means, params)  # not this data's trace: a start on these data
+            return False
+        entries = [dataclasses.replace(final, converged=bool(converged))]
+        if initial is not None:
+            try:
+                entries.insert(0, self._initial_snapshot(initial))
+            except GMMError:
+                pass
+            else:
+                if len(trace) == 1:  # the change of iteration 1 is from iteration 0's
+                    entries[1] = dataclasses.replace(entries[1], change=trace[0] - entries[0].log_likelihood)
+        self._resp = []
+        self.document.set_means(start.means, start if initial is not None else params)
+        self.document.replace_history(entries, recorded=trace)
+        self.initial = initial if len(entries) == 2 else None
+        self._continue_from_last()  # the worker sends the newest entry's colours
+        return True
+
     def restart(self) -> None:
         """Back to iteration 0 from the start parameters (Reset): the history is cleared."""
         self.initial = None
@@ -275,7 +319,8 @@ class Session(QObject):
     def restore(self, state) -> None:
         """Put back a captured state; the fitter then continues from the newest entry, paused."""
         self.document.restore(state)
-        self.initial = self.document.history[0].params if len(self.document.history) else None
+        first = self.document.history[0] if len(self.document.history) else None
+        self.initial = first.params if first is not None and first.iteration == 0 else None
         if len(self.document.history) == 0:
             self.restart()
             return
@@ -485,3 +530,17 @@ class HistoryCommand(QUndoCommand):
         self._after = self._session.capture()
         self._session.restore(self._before)
         self._undone_to = self._session.history.entries
+
+
+class FinishedFitCommand(StateCommand):
+    """Taking over a fit made elsewhere (:meth:`Session.set_finished_fit`), undoable back to the
+    fit that was on screen before (see StateCommand)."""
+
+    def __init__(self, session: Session, text: str, params: GMMParams, trace, converged: bool,
+                 initial: GMMParams | None = None):
+        super().__init__(session, text, self._take_over)
+        self._fit = (params, tuple(trace), bool(converged), initial)
+        self.with_trace = False  # whether the fit came with its trace (set by the first redo)
+
+    def _take_over(self) -> None:
+        self.with_trace = self._session.set_finished_fit(*self._fit)

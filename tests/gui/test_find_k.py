@@ -138,7 +138,8 @@ def test_adopting_a_candidate_restarts_em_from_it(qtbot, three_window):
     assert blocker.args[0] is three
     assert three_window.means.shape == (3, 2)
     snap = three_window.snapshot
-    assert snap.iteration == 0 and snap.params.n_components == 3
+    # the candidate as it ended: its iterations, converged (issue 11.4: it showed iteration 0)
+    assert snap.iteration == three.n_iter and snap.converged == three.converged and snap.params.n_components == 3
     np.testing.assert_allclose(snap.means, three.params.means)
     assert three_window.panel.em_settings()["covariance_type"] == "full"
     assert list(dialog.plot.adopted_halo.getData()[0]) == [3]
@@ -148,7 +149,7 @@ def test_adopting_a_candidate_restarts_em_from_it(qtbot, three_window):
     with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):
         three_window.findChild(QAction, "actionStep").trigger()
     snap = three_window.snapshot
-    assert snap.iteration == 1 and snap.params.n_components == 3
+    assert snap.iteration == three.n_iter + 1 and snap.params.n_components == 3
     assert snap.log_likelihood >= three.log_likelihood - 1e-6 * abs(three.log_likelihood)
 
     # a row of the table adopts too, here K = 2
@@ -157,9 +158,10 @@ def test_adopting_a_candidate_restarts_em_from_it(qtbot, three_window):
         QTest.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                          rect.center())
     assert three_window.means.shape == (2, 2) and three_window.snapshot.params.n_components == 2
+    two = next(c for c in result.candidates if c.k == 2)
     with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):
         three_window.findChild(QAction, "actionStep").trigger()
-    assert three_window.snapshot.iteration == 1
+    assert three_window.snapshot.iteration == two.n_iter + 1
 
 
 def test_cancel_midway_keeps_the_finished_candidates(qtbot, big_window):

@@ -298,3 +298,100 @@ def test_opening_a_model_on_other_data_warns_and_says_how_they_differ(qtbot, win
     window.last_warning = ""
     assert window.open_model(lecture_model)
     assert "SHA-256" in window.last_warning and "105" in window.last_warning
+
+
+def _fit_shown(qtbot, window, iteration):
+    """Wait until the worker holds the fit at ``iteration`` and the views have drawn it."""
+    qtbot.waitUntil(lambda: window.session.shown is not None and window.session.shown.iteration == iteration
+                    and window.session.shown.resp is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is window.session.shown, timeout=5000)
+
+
+def test_opening_a_model_restores_its_trace_and_converged_state(qtbot, window, lecture_model, make_window):
+    """Issue 11.4: an opened model showed "iteration 0", an empty plot and its fitted means drawn
+    as initial means."""
+    model = load_model(lecture_model)
+    n = len(model.trace)
+    assert model.converged and n > 3
+    other = make_window(lecture_model.parent / "small.csv")  # a fresh window on the same data
+    assert other.open_model(lecture_model)
+    _fit_shown(qtbot, other, n)
+    snap = other.snapshot
+    assert snap.iteration == n and snap.converged
+    np.testing.assert_allclose(snap.means, model.params.means)
+    assert snap.log_likelihood == pytest.approx(model.trace[-1], rel=1e-9)
+    # the status bar: converged at iteration n
+    assert other._status["state"].text() == "✔ Converged"
+    assert other._status["iteration"].text() == f"Iteration {n}"
+    # the plot: the whole trace, iterations 1..n
+    xs, ys = other.loglik_plot.curve.getData()
+    assert list(xs) == list(range(1, n + 1))
+    np.testing.assert_allclose(ys, model.trace)
+    # the placed means (the x) are the model's start, the fitted means are drawn as fitted
+    np.testing.assert_allclose(other.means, model.initial.means)
+    assert not np.allclose(other.means, model.params.means, atol=1e-2)
+    np.testing.assert_allclose(other.session.history[0].params.means, model.initial.means)
+    # Step goes on from iteration n (converged: the log-likelihood stays)
+    with qtbot.waitSignal(other.session.controller.iterated, timeout=10000):
+        other.findChild(QAction, "actionStep").trigger()
+    assert other.snapshot.iteration == n + 1
+    assert other.snapshot.log_likelihood == pytest.approx(model.trace[-1], rel=1e-6)
+    assert len(other.session.trace) == n + 1
+    # saved again, it is the same fit: the trace continues from the file's
+    path = lecture_model.parent / "again.json"
+    assert other.save_as(path)
+    again = load_model(path)
+    np.testing.assert_allclose(again.trace[:n], model.trace)
+    np.testing.assert_allclose(again.initial.means, model.initial.means)
+
+
+def test_opening_a_model_is_undone_back_to_the_fit_before(qtbot, window, lecture_model):
+    """Opening a model over a converged fit: Undo brings back that fit, not just its means."""
+    window.actionClearMeans.trigger()
+    place_means(qtbot, window, NOTEBOOK_START[:3])
+    converge(qtbot, window)
+    before = window.snapshot
+    assert window.open_model(lecture_model)
+    assert window.snapshot.params.n_components == 4
+    window.actionUndo.trigger()
+    _fit_shown(qtbot, window, before.iteration)
+    assert window.snapshot.converged and window.snapshot.params.n_components == 3
+    np.testing.assert_allclose(window.snapshot.means, before.means)
+    window.actionRedo.trigger()
+    assert window.snapshot.params.n_components == 4 and window.snapshot.converged
+
+
+def test_a_model_on_other_data_starts_a_fit_there_at_iteration_0(qtbot, window, lecture_model, tmp_path):
+    """On other data the model's trace is not this fit's: its parameters start a new fit."""
+    medium = generator.generate("medium", seed=0)
+    datasets.write_csv(medium, tmp_path / "demo.csv")
+    assert window.load_data(tmp_path / "demo.csv")
+    assert window.open_model(lecture_model)
+    _fit_shown(qtbot, window, 0)
+    assert window.snapshot.iteration == 0 and not window.snapshot.converged
+    assert window.session.trace == []
+    np.testing.assert_allclose(window.means, load_model(lecture_model).params.means)
+    assert "iteration 0" in window.last_warning
+
+
+def test_find_k_use_the_best_shows_the_converged_candidate(qtbot, window):
+    """Issue 11.4: Find K's "Use the best" showed "not converged, iteration 0" for a converged candidate."""
+    from test_find_k import configure, open_dialog, run_sweep
+
+    dialog = open_dialog(qtbot, window)
+    configure(dialog, 2, 4, ("full",), n_init=1)
+    result = run_sweep(qtbot, dialog, timeout=60000)
+    best = dialog.best()
+    assert best.converged and best.n_iter == len(best.trace) > 1
+    with qtbot.waitSignal(dialog.candidate_adopted, timeout=5000):
+        QTest.mouseClick(dialog.best_button, Qt.MouseButton.LeftButton)
+    dialog.close()
+    _fit_shown(qtbot, window, best.n_iter)
+    snap = window.snapshot
+    assert snap.iteration == best.n_iter and snap.converged
+    np.testing.assert_allclose(snap.means, best.params.means)
+    assert window._status["state"].text() == "✔ Converged"
+    assert window._status["iteration"].text() == f"Iteration {best.n_iter}"
+    np.testing.assert_allclose(window.loglik_plot.curve.getData()[1], best.trace)
+    np.testing.assert_allclose(window.means, best.initial.means)
+    assert result.complete
