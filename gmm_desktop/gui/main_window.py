@@ -42,7 +42,7 @@ from gmm_desktop.gui.history_bar import HistoryBar
 from gmm_desktop.gui.inspector import CanvasProbe, Inspector
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
-from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session
+from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.settings_panel import SettingsPanel
 from gmm_desktop.gui.teaching import Teaching
 
@@ -273,7 +273,7 @@ class MainWindow(QMainWindow):
         self.canvas.mean_added.connect(self._on_mean_added)
         self.canvas.mean_moved.connect(self._on_mean_moved)
         self.canvas.mean_removed.connect(self._on_mean_removed)
-        self.panel.settings_changed.connect(session.set_settings)
+        self.panel.settings_changed.connect(self._on_em_settings_changed)
         self.panel.delay_changed.connect(session.controller.set_delay)
         self.panel.hard_labels_toggled.connect(self.canvas.set_hard_labels)
         self.panel.truth_toggled.connect(self.canvas.set_truth_visible)
@@ -686,6 +686,16 @@ class MainWindow(QMainWindow):
         if self.session.at_past_iteration:
             iteration = self.session.document.current.iteration
             self.undo_stack.push(HistoryCommand(self.session, f"go on from iteration {iteration}"))
+
+    def _on_em_settings_changed(self, settings: dict) -> None:
+        """A change of the EM settings restarts the fit: undoable back to that fit (issue 11.2)."""
+        if settings == self.session.settings:
+            return
+        if len(self.session.history) == 0:  # nothing fitted to lose
+            self.session.set_settings(settings)
+            return
+        session = self.session
+        self.undo_stack.push(StateCommand(session, "change EM settings", lambda: session.set_settings(settings)))
 
     def _on_mean_added(self, x: float, y: float) -> None:
         self.undo_stack.push(MeansCommand(self.session, np.vstack([self.session.means, [x, y]]), "add mean"))

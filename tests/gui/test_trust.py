@@ -395,3 +395,25 @@ def test_find_k_use_the_best_shows_the_converged_candidate(qtbot, window):
     np.testing.assert_allclose(window.loglik_plot.curve.getData()[1], best.trace)
     np.testing.assert_allclose(window.means, best.initial.means)
     assert result.complete
+
+
+# ---------------------------------------------------------------------------------- item 2
+def test_a_settings_change_is_undone_back_to_the_converged_fit(qtbot, window):
+    """Issue 11.2: any edit that discards iterations is undoable back to the fit. A new covariance
+    type restarts EM; Undo brings back the converged fit and the panel's settings."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    converge(qtbot, window)
+    fit = window.snapshot
+    window.panel.covariance_combo.setCurrentText("diag")
+    assert window.session.settings["covariance_type"] == "diag"
+    qtbot.waitUntil(lambda: window.session.shown is not None and window.session.shown.iteration == 0
+                    and window.session.shown.params.covariance_type == "diag", timeout=5000)
+    assert window.session.trace == []  # the fit is gone from the screen
+    window.actionUndo.trigger()
+    _fit_shown(qtbot, window, fit.iteration)
+    assert window.snapshot.converged and window.snapshot.params.covariance_type == "full"
+    np.testing.assert_allclose(window.snapshot.means, fit.means)
+    assert window.panel.covariance_combo.currentText() == "full"
+    assert window.panel.em_settings() == window.session.settings
+    window.actionRedo.trigger()
+    assert window.panel.covariance_combo.currentText() == "diag" and window.session.trace == []
