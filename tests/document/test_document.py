@@ -209,6 +209,33 @@ def test_replace_history_takes_a_fit_from_elsewhere(doc):
     assert len(other.history) == 4  # a refused replacement changes nothing
 
 
+def test_a_fit_taken_over_with_only_its_ends_keeps_its_whole_trace(doc):
+    """An opened model holds its start and its fitted state, and the trace in between (recorded)."""
+    snaps = run_em(doc, 6)
+    trace = [s.log_likelihood for s in snaps[1:]]
+    other = Document()
+    other.set_dataset(blobs())
+    other.replace_history([snaps[0], snaps[6]], recorded=trace)
+    assert other.history.trace() == trace and other.current.iteration == 6
+    assert other.history.trace(0) == []  # the start shown: no iteration yet
+    state = other.capture()
+    other.clear_history()
+    assert other.history.trace() == [] and other.history.recorded == ()
+    other.restore(state)  # undo brings the recorded trace back with the entries
+    assert other.history.trace() == trace
+    # going on from the start: new iterations replace the recorded ones, up to the newest held
+    other.move_cursor(0)
+    other.truncate()
+    other.append_iteration(snaps[1])
+    other.append_iteration(snaps[2])
+    assert other.history.trace() == trace[:2]
+    # going on from the fitted state: the recorded trace, then the new iterations
+    other.restore(state)
+    fitter = EMFitter(other.X, snaps[6].params, tol=0, iteration=6, trace=trace)
+    other.append_iteration(fitter.step())
+    assert other.history.trace()[:6] == trace and len(other.history.trace()) == 7
+
+
 def test_half_steps_are_entries_of_their_own(doc):
     """An iteration can be held as its M half then its E half (the fitter's half-steps)."""
     fitter = EMFitter(doc.X, doc.start_params(), tol=0)
