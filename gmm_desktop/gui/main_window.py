@@ -505,12 +505,13 @@ class MainWindow(QMainWindow):
             settings = self.session.em_settings()
         self.panel.set_em_settings({**settings, "covariance_type": model.params.covariance_type})
         self.session.settings = self.panel.em_settings()
-        self._remember_start(model.params, start_from_settings(model.settings))
         mismatch = data_mismatch(model, dataset)
         trace = () if mismatch else model.trace  # another data set's trace is not this fit's
         command = FinishedFitCommand(self.session, f"open {Path(path).name}", model.params, trace,
                                      model.converged, model.initial)
         self.undo_stack.push(command)
+        # the start the fit now has: the model's initial block (taken over) or its parameters
+        self._remember_start(self.session.start, start_from_settings(model.settings))
         self.session.mark_saved()
         self._model_path = os.fspath(path)
         self._fit_file = self._current_fit_file(path)
@@ -644,9 +645,9 @@ class MainWindow(QMainWindow):
         dialog = self.findChild(FindKDialog, "findKDialog")
         result = getattr(dialog, "result", None)
         in_result = result is not None and any(c is candidate for c in result.candidates)
-        self._remember_start(candidate.params, candidate_start(candidate, result if in_result else None))
         self.undo_stack.push(FinishedFitCommand(self.session, f"adopt K = {candidate.k}", candidate.params,
                                                 candidate.trace, candidate.converged, candidate.initial))
+        self._remember_start(self.session.start, candidate_start(candidate, result if in_result else None))
         self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
                                      "Run or Step continues EM from it", 8000)
 
