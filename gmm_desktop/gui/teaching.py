@@ -51,6 +51,8 @@ class Teaching(QObject):
         self.half_label.setObjectName("status_half")
         self.half_label.setContentsMargins(8, 0, 8, 0)
         w.statusBar().insertPermanentWidget(1, self.half_label)
+        # like the change of log-likelihood, it makes room while a passing message shows
+        w.statusBar().messageChanged.connect(lambda text: self.half_label.setVisible(not text))
         session.fit_changed.connect(self._update)
         session.document.subscribe(self._update, kinds=(CURSOR, HISTORY))
         # an undo or redo puts back a whole state, settings included: the panel shows them
