@@ -612,6 +612,28 @@ class VBFitter:
         self.e_step()
 
     @classmethod
+    def from_snapshot(cls, X, snapshot: VBSnapshot, trace=None, **settings) -> "VBFitter":
+        """A fitter that continues an earlier fit from its ``snapshot`` (of either phase, as a history
+        keeps them): its posterior, lower bound, iteration and convergence; ``trace`` is that fit's
+        lower bounds of iterations 1 to ``snapshot.iteration``. The next :meth:`step` is iteration
+        ``snapshot.iteration + 1``; the priors come from ``settings`` as for a new fit."""
+        post = snapshot.posterior
+        trace = [] if trace is None else [float(v) for v in trace]
+        if len(trace) != snapshot.iteration:
+            raise ParamsError(f"continuing from iteration {snapshot.iteration} needs its {snapshot.iteration} "
+                              f"lower bounds, got {len(trace)}")
+        X = _em.check_data(X)
+        resp = np.exp(e_step(X, post)[1])  # only to build the fitter; its posterior is replaced below
+        fitter = cls(X, None, _resp=resp, _covariance_type=post.covariance_type, **settings)
+        fitter._post, fitter._lb = post, float(snapshot.lower_bound)
+        fitter._iteration, fitter._converged = int(snapshot.iteration), bool(snapshot.converged)
+        fitter.trace = trace
+        fitter._snapshot = dataclasses.replace(snapshot, phase="M", resp=None, labels=None)
+        fitter._state = fitter._resp = None
+        fitter.e_step()
+        return fitter
+
+    @classmethod
     def from_responsibilities(cls, X, resp, covariance_type: str = "full", **settings) -> "VBFitter":
         """A fitter whose initial posterior is the M-step of ``resp`` (n_samples, n_components), as
         scikit-learn's ``_initialize(X, resp)``."""
@@ -659,6 +681,16 @@ class VBFitter:
         log_resp = e_step(self.X, self._post)[1]
         return dataclasses.replace(self._snapshot, resp=np.exp(log_resp).T.astype(np.float32),
                                    labels=np.argmax(log_resp, axis=0).astype(np.int32))
+
+    def responsibilities_of(self, state) -> tuple[np.ndarray, np.ndarray]:
+        """(resp float32 (n_samples, K), labels int32) of a snapshot's posterior (or of GMMParams:
+        their EM responsibilities), for colouring a past iteration."""
+        post = getattr(state, "posterior", None)
+        if post is None:
+            log_resp = _em.e_step(self.X, getattr(state, "params", state))[1]
+        else:
+            log_resp = e_step(self.X, post)[1]
+        return np.exp(log_resp).T.astype(np.float32), np.argmax(log_resp, axis=0).astype(np.int32)
 
     def _make_snapshot(self, change: float, phase: str, resp=None) -> VBSnapshot:
         params = self._post.params()

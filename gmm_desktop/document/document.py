@@ -28,6 +28,10 @@ from gmm_desktop.document.view import PCA, View, ViewState
 
 #: The EM settings of a new document.
 DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}  # core.options
+#: The fit's method and the variational prior (core.options; a weight_concentration of None is 1/K).
+METHOD_SETTINGS = {"method": OPTIONS["method"].default, "weight_prior": OPTIONS["weight_prior"].default,
+                   "weight_concentration": None}
+DEFAULT_SETTINGS.update(METHOD_SETTINGS)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -128,8 +132,12 @@ class Document(Observable):
         return dict(self._settings)
 
     def em_settings(self) -> dict:
-        """Keyword arguments of ``EMFitter`` (all settings but the covariance type)."""
-        return {k: v for k, v in self._settings.items() if k != "covariance_type"}
+        """Keyword arguments of ``EMFitter`` (all settings but the covariance type and the method's)."""
+        return {k: v for k, v in self._settings.items() if k != "covariance_type" and k not in METHOD_SETTINGS}
+
+    def method_settings(self) -> dict:
+        """``method`` ("em" or "vb"), ``weight_prior`` and ``weight_concentration`` (None: 1/K)."""
+        return {k: self._settings[k] for k in METHOD_SETTINGS}
 
     @property
     def current(self) -> HistoryEntry | None:

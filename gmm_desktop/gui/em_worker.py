@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from gmm_desktop.core import fast as _fast
 from gmm_desktop.core.em import EMFitter
 from gmm_desktop.core.errors import GMMError
+from gmm_desktop.core.vb import VBFitter
 
 IDLE, PAUSED, RUNNING, DONE = "idle", "paused", "running", "done"
 
@@ -88,6 +89,26 @@ def _error_text(exc: Exception) -> str:
     return f"EM stopped because of an unexpected error ({type(exc).__name__}: {exc}). Reset and try again."
 
 
+def _build_fitter(X, initial, settings: dict):
+    """An EMFitter, or with ``method`` "vb" a VBFitter (K an upper bound; locks do not apply).
+
+    ``snapshot`` (the history's entry the fit continues from, with ``iteration`` and ``trace``) is
+    what a VBFitter continues from: its posterior is more than the parameters ``initial``.
+    """
+    method = settings.pop("method", "em")
+    weight_prior = settings.pop("weight_prior", "dirichlet_process")
+    concentration = settings.pop("weight_concentration", None)
+    snapshot = settings.pop("snapshot", None)
+    if method != "vb":
+        return EMFitter(X, initial, n_threads=EM_THREADS, **settings)
+    settings.pop("locks", None)
+    iteration, trace = settings.pop("iteration", 0), settings.pop("trace", None)
+    vb = dict(settings, n_threads=EM_THREADS, weight_prior=weight_prior, weight_concentration=concentration)
+    if iteration and getattr(snapshot, "posterior", None) is not None:
+        return VBFitter.from_snapshot(X, snapshot, trace=trace, **vb)
+    return VBFitter(X, initial, **vb)
+
+
 class EMWorker(QObject):
     """Owns an :class:`~gmm_desktop.core.em.EMFitter`; runs on the controller's thread.
 
@@ -126,7 +147,7 @@ class EMWorker(QObject):
         settings = dict(settings)
         then_m_step = settings.pop("then_m_step", False)
         try:
-            self._fitter = EMFitter(X, initial, n_threads=EM_THREADS, **settings)
+            self._fitter = _build_fitter(X, initial, settings)
             if then_m_step:  # continue from an M half-step: redo it (the same parameters), silently
                 self._fitter.m_step()
                 snapshot = self._fitter.snapshot
@@ -203,7 +224,10 @@ class EMWorker(QObject):
         result = None
         if self._fitter is not None:
             try:
-                result = self._fitter.engine.responsibilities(params)
+                if isinstance(self._fitter, VBFitter):  # a VB state's colours are those of its posterior
+                    result = self._fitter.responsibilities_of(params)
+                else:
+                    result = self._fitter.engine.responsibilities(getattr(params, "params", params))
             except Exception as exc:  # noqa: BLE001 - reported; the canvas keeps its colours
                 self.failed.emit(self._generation, _error_text(exc))
         self.responsibilities_ready.emit(self._generation, request, result)
@@ -356,7 +380,7 @@ class EMController(QObject):
         self._m_step_requested.emit()
 
     def request_responsibilities(self, params) -> int:
-        """Ask the worker for the responsibilities of ``params`` (one E-step, off the GUI thread);
+        """Ask the worker for the responsibilities of ``params`` (GMMParams or a snapshot) (one E-step, off the GUI thread);
         ``responsibilities_ready(request, result)`` answers with the number returned here."""
         self._requests += 1
         self._resp_requested.emit(self._requests, params)

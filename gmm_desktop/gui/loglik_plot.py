@@ -52,7 +52,14 @@ class LogLikelihoodPlot(pg.PlotWidget):
         overlay.addWidget(self._hint, 0, Qt.AlignmentFlag.AlignCenter)
         session.fit_changed.connect(self._on_fit_changed)
 
-    def _on_fit_changed(self, _snapshot) -> None:
+    def _on_fit_changed(self, snapshot) -> None:
+        vb = getattr(snapshot, "method", "em") == "vb"
+        title = "Lower bound (Bayesian VB)" if vb else "Log-likelihood"
+        if self.getPlotItem().titleLabel.text != title:
+            self.getPlotItem().setTitle(title, color=palette.FOREGROUND, size="11.5pt")
+            self.getPlotItem().setLabel("left", "lower bound" if vb else "", **palette.label_style())
+            if not vb:
+                self.getPlotItem().showLabel("left", False)
         self._update_trace()
 
     def _update_trace(self) -> None:

@@ -27,6 +27,30 @@ LEGEND_ROWS = 8  # more components than this: the legend takes two columns
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
 VIEW_MARGIN = 0.04  # of the data's extent, on each side, in the default view
 HINT = "Click to place initial means, or press k-means++"
+#: A variational fit's components fade with their weight: strength 1 (full colour) at the largest
+#: weight down to FADE_MIN; a pruned one (weight below 1%) is drawn at PRUNED_STRENGTH, dotted.
+FADE_MIN = 0.35
+PRUNED_STRENGTH = 0.15
+
+
+def fade_strengths(snapshot) -> np.ndarray | None:
+    """Per component, how strongly it is drawn (1: full colour), or None (EM: all at full colour).
+
+    A variational snapshot (one with ``pruned``): the square root of the weight relative to the
+    largest, at least FADE_MIN, and PRUNED_STRENGTH for the pruned components; in steps of 0.05.
+    """
+    pruned = getattr(snapshot, "pruned", None)
+    if snapshot is None or pruned is None or getattr(snapshot, "method", "em") != "vb":
+        return None
+    w = np.asarray(snapshot.weights, dtype=float)
+    strength = np.clip(np.sqrt(w / max(float(w.max()), 1e-300)), FADE_MIN, 1.0)
+    strength[list(pruned)] = PRUNED_STRENGTH
+    return np.round(strength * 20) / 20
+
+
+def _faded(color: QColor, strength: float) -> QColor:
+    """``color`` moved towards white: all of it at strength 1, none at 0 (opaque: see _SIGMA_ALPHA)."""
+    return QColor(*(round(255 - strength * (255 - c)) for c in color.getRgb()[:3]))
 
 
 class _CanvasViewBox(pg.ViewBox):
@@ -171,23 +195,26 @@ class _EllipsesItem(pg.GraphicsObject):
     def __init__(self):
         super().__init__()
         self.rings: list[np.ndarray] = []  # (n_points, 2) outlines, component-major, 1 sigma first
+        self.strengths: list[float] = []  # per component: 1 full colour, less faded (variational fits)
         self._paths: list[tuple[QPen, QPainterPath]] = []
         self._haloed: list[tuple[QPen, QPainterPath]] = []  # (halo pen, path) of the rings with one
-        self._pens: dict[tuple[int, int], QPen] = {}  # (component, ring) -> pen, made once
+        self._pens: dict[tuple[int, int, float], QPen] = {}  # (component, ring, strength) -> pen, made once
         self._halos: dict[float, QPen] = {}  # line width -> white pen drawn under the outline
         self._data_rect = QRectF()  # the outlines' extent in data coordinates
         self._bounds: QRectF | None = None  # that plus the widest pen's overhang; None: to compute
 
-    def set_outlines(self, outlines: np.ndarray) -> None:
-        """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives."""
+    def set_outlines(self, outlines: np.ndarray, strengths=None) -> None:
+        """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives;
+        ``strengths`` per component (see :func:`fade_strengths`; None: all 1)."""
         self.prepareGeometryChange()
         self.rings = [ring for rings in outlines for ring in rings]
         self._paths, self._haloed = [], []
+        self.strengths = [1.0] * len(outlines) if strengths is None else [float(v) for v in strengths]
         for j, rings in enumerate(outlines):
             for s, ring in enumerate(rings):
-                pen, path = self._pen(j, s), pg.arrayToQPath(ring[:, 0], ring[:, 1])
+                pen, path = self._pen(j, s, self.strengths[j]), pg.arrayToQPath(ring[:, 0], ring[:, 1])
                 self._paths.append((pen, path))
-                if _SIGMA_HALO[s]:
+                if _SIGMA_HALO[s] and self.strengths[j] > 0.5:
                     self._haloed.append((self._halo(pen.widthF()), path))
         finite = [r for r in self.rings if np.isfinite(r).all()]
         if finite:
@@ -203,15 +230,21 @@ class _EllipsesItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._bounds = None  # the pens' overhang, in data units, changes with the zoom
 
-    def _pen(self, component: int, ring: int) -> QPen:
-        if (component, ring) not in self._pens:
+    def pen(self, component: int, ring: int = 0) -> QPen:
+        """The pen component ``component``'s ``ring`` (0: 1 sigma) is drawn with now."""
+        return self._pen(component, ring, self.strengths[component])
+
+    def _pen(self, component: int, ring: int, strength: float = 1.0) -> QPen:
+        key = (component, ring, strength)
+        if key not in self._pens:
             color = palette.component_color(component).darker(135)  # stands out over its own points
-            fade = _SIGMA_ALPHA[ring] / 255.0  # towards white, not translucent (see _SIGMA_ALPHA)
-            color = QColor(*(round(255 - fade * (255 - c)) for c in color.getRgb()[:3]))
-            pen = pg.mkPen(color, width=_SIGMA_WIDTH[ring])
+            fade = _SIGMA_ALPHA[ring] / 255.0 * strength  # towards white, not translucent (see _SIGMA_ALPHA)
+            pen = pg.mkPen(_faded(color, fade), width=_SIGMA_WIDTH[ring])
+            if strength <= PRUNED_STRENGTH:
+                pen.setStyle(Qt.PenStyle.DotLine)
             pen.setCosmetic(True)
-            self._pens[component, ring] = pen
-        return self._pens[component, ring]
+            self._pens[key] = pen
+        return self._pens[key]
 
     def boundingRect(self) -> QRectF:
         """The outlines' extent plus half the widest (halo) pen and a pixel of antialiasing.
@@ -412,9 +445,16 @@ class ScatterCanvas(pg.PlotWidget):
             self._fitted_means.setData(pos=np.empty((0, 2)))
             return
         k = snap.means.shape[0]
-        self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS))
+        strengths = fade_strengths(snap)
+        self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS), strengths)
         shown = snap.means[:, :2] if snap.iteration > 0 else np.empty((0, 2))  # iteration 0: the x marks
-        self._fitted_means.setData(pos=shown, brush=[pg.mkBrush(palette.component_color(j)) for j in range(len(shown))])
+        self._fitted_means.setData(pos=shown, brush=[pg.mkBrush(self._component_color(j, strengths))
+                                                     for j in range(len(shown))])
+
+    @staticmethod
+    def _component_color(j: int, strengths) -> QColor:
+        color = palette.component_color(j)
+        return color if strengths is None else _faded(color, float(strengths[j]))
 
     def _update_truth(self) -> None:
         for curve in self._truth_curves:
@@ -441,20 +481,29 @@ class ScatterCanvas(pg.PlotWidget):
         weights = [] if snap is None else snap.weights
         name = "component {}  (weight {:.2f})" if k <= LEGEND_ROWS else "{}: weight {:.2f}"  # two short columns
         entries = [name.format(j + 1, w) for j, w in enumerate(weights)]
+        strengths = fade_strengths(snap)
+        pruned = set(getattr(snap, "pruned", ()) if strengths is not None else ())
+        entries = [f"{text}  pruned" if j in pruned else text for j, text in enumerate(entries)]
         entries += ["initial means"] * (k > 0) + ["true clusters"] * bool(self._truth_curves)
+        fg = QColor(palette.FOREGROUND)
+        colors = [fg.name() if strengths is None else _faded(fg, max(float(strengths[j]), 0.3)).name()
+                  for j in range(k)] + [fg.name()] * (len(entries) - k)
         if len(entries) == len(self._legend.items) and self._legend_k == k:
-            for (_, label), text in zip(self._legend.items, entries):
-                if label.text != text:
-                    label.setText(text)  # same entries, new weights: cheaper than rebuilding
+            for j, ((sample, label), text, color) in enumerate(zip(self._legend.items, entries, colors)):
+                if label.text != text or label.opts.get("color") != color:
+                    label.setText(text, color=color)  # same entries, new weights: cheaper than rebuilding
+                if j < k:
+                    sample.item.setBrush(pg.mkBrush(self._component_color(j, strengths)))
             return
         self._legend.clear()
         self._legend_k = k
         self._legend.setColumnCount(2 if k > LEGEND_ROWS else 1)  # half as tall over the data
         samples = [pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen(palette.FOREGROUND, width=1),
-                                      brush=pg.mkBrush(palette.component_color(j))) for j in range(k)]
+                                      brush=pg.mkBrush(self._component_color(j, strengths))) for j in range(k)]
         samples += [self._initial_sample] * (k > 0) + [self._truth_sample] * bool(self._truth_curves)
-        for sample, text in zip(samples, entries):
+        for sample, text, color in zip(samples, entries, colors):
             self._legend.addItem(sample, text)
+            self._legend.items[-1][1].setText(text, color=color)
         self._legend.setVisible(bool(entries))
 
 

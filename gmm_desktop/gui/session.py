@@ -239,7 +239,7 @@ class Session(QObject):
 
     def _fitter_settings(self) -> dict:
         """The worker's fitter's keyword arguments: the EM settings and the locks."""
-        settings = self.em_settings()
+        settings = {**self.em_settings(), **self.document.method_settings()}
         if len(self.document.locks):
             settings["locks"] = dict(self.document.locks)
         return settings
@@ -338,11 +338,12 @@ class Session(QObject):
             before = history[len(history) - 2] if len(history) >= 2 else None
             if before is None or before.phase != "E" or before.iteration != entry.iteration - 1:
                 raise ValueError(f"the history has no E-step before the M-step of iteration {entry.iteration}")
-            settings.update(iteration=before.iteration, trace=history.trace(len(history) - 2), then_m_step=True)
+            settings.update(iteration=before.iteration, trace=history.trace(len(history) - 2), then_m_step=True,
+                            snapshot=before.snapshot)
             self.controller.restart(self.dataset.X, before.params, settings)
             return
         # the fitter continues that fit: its iterations, convergence and max_iter count from iteration 0
-        settings.update(iteration=entry.iteration, trace=history.trace())
+        settings.update(iteration=entry.iteration, trace=history.trace(), snapshot=entry.snapshot)
         self.controller.restart(self.dataset.X, entry.params, settings)
 
     def _colour_source(self, entry: HistoryEntry) -> HistoryEntry:
@@ -371,7 +372,7 @@ class Session(QObject):
             return
         if any(e is entry for e in self._resp_requests.values()):
             return
-        request = self.controller.request_responsibilities(source.params)
+        request = self.controller.request_responsibilities(source.snapshot)
         self._resp_requests[request] = entry
 
     @Slot(int, object)

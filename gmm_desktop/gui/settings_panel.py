@@ -17,6 +17,12 @@ from gmm_desktop.gui.em_worker import RUNNING
 DEFAULT_DELAY_MS = 60
 #: The EM settings the panel shows, with their defaults (from :mod:`gmm_desktop.core.options`).
 DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}
+DEFAULT_SETTINGS["method"] = OPTIONS["method"].default
+DEFAULT_SETTINGS["weight_concentration"] = None  # the variational prior's concentration; None: 1/K
+_METHOD_TEXT = {"em": "EM (maximum likelihood)", "vb": "Bayesian (VB)"}
+#: The concentration slider: log scale, CONCENTRATION_STEPS positions per decade from 10**CONCENTRATION_LOG[0].
+CONCENTRATION_LOG = (-3, 3)
+CONCENTRATION_STEPS = 10
 #: How the panel words each choice of ``tol_mode`` (the choices themselves are the table's).
 _TOL_MODE_TEXT = {"total": "change of the total", "per-sample": "change of the mean per point"}
 _SPIN_MAX = 2**31 - 1  # a QSpinBox holds an int32
@@ -80,6 +86,22 @@ class SettingsPanel(QWidget):
             self.covariance_combo.addItem(name)
             self.covariance_combo.setItemData(self.covariance_combo.count() - 1, _COVARIANCE_HELP[name],
                                               Qt.ItemDataRole.ToolTipRole)
+        self.method_combo = QComboBox()
+        self.method_combo.setObjectName("methodCombo")
+        for method in OPTIONS["method"].choices:
+            self.method_combo.addItem(_METHOD_TEXT.get(method, method), method)
+        self.method_combo.setToolTip("EM: maximum likelihood with exactly K components.\n"
+                                     "Bayesian (VB): K is an upper bound; surplus components lose their "
+                                     "weight and fade (below 1%: pruned)")
+        lo, hi = CONCENTRATION_LOG
+        self.concentration_slider = QSlider(Qt.Orientation.Horizontal, minimum=0,
+                                            maximum=(hi - lo) * CONCENTRATION_STEPS)
+        self.concentration_slider.setObjectName("concentrationSlider")
+        self.concentration_slider.setToolTip(
+            "Concentration of the prior on the weights (log scale): small keeps few components,\n"
+            "large spreads the weight over more of them")
+        self._concentration_label = QLabel()
+        self._concentration = None  # None: 1/K
         self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"], OPTIONS["tol"].minimum)
         self.tol_edit.setToolTip(OPTIONS["tol"].help)
         self.tol_mode_combo = QComboBox()
@@ -106,6 +128,10 @@ class SettingsPanel(QWidget):
 
         self.kmeanspp_button.clicked.connect(self._on_kmeanspp_clicked)
         self.covariance_combo.currentIndexChanged.connect(self._on_em_setting_edited)
+        self.method_combo.currentIndexChanged.connect(self._on_em_setting_edited)
+        self.concentration_slider.valueChanged.connect(self._on_concentration_moved)
+        self.k_spin.valueChanged.connect(lambda _k: self._show_concentration())  # "1/K" follows K
+        self._show_concentration()
         self.tol_mode_combo.currentIndexChanged.connect(self._on_em_setting_edited)
         self.max_iter_spin.valueChanged.connect(self._on_em_setting_edited)
         for edit in (self.tol_edit, self.reg_covar_edit):
@@ -126,6 +152,12 @@ class SettingsPanel(QWidget):
         row.addWidget(self.kmeanspp_button, 1)
         form.addRow("Seed K means:", row)
         form.addRow("Covariance:", self.covariance_combo)
+        form.addRow("Method:", self.method_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.concentration_slider, 1)
+        row.addWidget(self._concentration_label)
+        form.addRow("Concentration:", row)
+        self._concentration_row = (form.labelForField(row), self.concentration_slider, self._concentration_label)
 
         stopping = QGroupBox("Stopping rule")
         form = QFormLayout(stopping)
@@ -161,12 +193,15 @@ class SettingsPanel(QWidget):
             "tol_mode": self.tol_mode_combo.currentData(),
             "max_iter": self.max_iter_spin.value(),
             "reg_covar": reg if math.isfinite(reg) else DEFAULT_SETTINGS["reg_covar"],
+            "method": self.method_combo.currentData(),
+            "weight_concentration": self._concentration,
         }
 
     def set_em_settings(self, settings: dict) -> None:
         """Show ``settings`` (missing keys keep their values) without emitting ``settings_changed``."""
         values = {**self.em_settings(), **settings}
-        widgets = (self.covariance_combo, self.tol_mode_combo, self.max_iter_spin, self.tol_edit, self.reg_covar_edit)
+        widgets = (self.covariance_combo, self.tol_mode_combo, self.max_iter_spin, self.tol_edit, self.reg_covar_edit,
+                   self.method_combo, self.concentration_slider)
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -176,16 +211,47 @@ class SettingsPanel(QWidget):
             self.max_iter_spin.setValue(int(values["max_iter"]))
             self.tol_edit.set_value(float(values["tol"]))
             self.reg_covar_edit.set_value(float(values["reg_covar"]))
+            self.method_combo.setCurrentIndex(max(self.method_combo.findData(values["method"]), 0))
+            c = values["weight_concentration"]
+            self._concentration = None if c is None else float(c)
+            self._show_concentration()
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
+
+    def set_concentration(self, value: float | None) -> None:
+        """Set the prior's concentration (None: 1/K) as the slider would, emitting ``settings_changed``."""
+        self._concentration = None if value is None else float(value)
+        self._show_concentration()
+        self._on_em_setting_edited()
+
+    def _on_concentration_moved(self, position: int) -> None:
+        self._concentration = 10.0 ** (CONCENTRATION_LOG[0] + position / CONCENTRATION_STEPS)
+        self._show_concentration()
+        self._on_em_setting_edited()
+
+    def _show_concentration(self) -> None:
+        """Slider position and label of the concentration; the row only with Bayesian (VB)."""
+        value = self._concentration
+        k = max(1, self.k_spin.value())
+        shown = 1.0 / k if value is None else value
+        position = round((math.log10(shown) - CONCENTRATION_LOG[0]) * CONCENTRATION_STEPS)
+        self.concentration_slider.blockSignals(True)
+        self.concentration_slider.setValue(min(max(position, 0), self.concentration_slider.maximum()))
+        self.concentration_slider.blockSignals(False)
+        self._concentration_label.setText(f"1/K = {shown:.3g}" if value is None else f"{shown:.3g}")
+        vb = self.method_combo.currentData() == "vb"
+        for widget in self._concentration_row:
+            if widget is not None:
+                widget.setVisible(vb)
 
     def delay_ms(self) -> int:
         return self.delay_slider.value()
 
     def save(self, store: QSettings) -> None:
         for key, value in self.em_settings().items():
-            store.setValue(f"em/{key}", value)
+            if value is not None:
+                store.setValue(f"em/{key}", value)
         store.setValue("display/delay_ms", self.delay_ms())
         store.setValue("display/hard_labels", self.hard_labels_check.isChecked())
         store.setValue("display/truth", self.truth_check.isChecked())
@@ -195,7 +261,7 @@ class SettingsPanel(QWidget):
         """Show the values saved by :meth:`save` (ignoring unusable ones), then announce them."""
         saved = {}
         for key, kind in (("covariance_type", str), ("tol", float), ("tol_mode", str), ("max_iter", int),
-                          ("reg_covar", float)):
+                          ("reg_covar", float), ("method", str)):
             try:
                 value = kind(store.value(f"em/{key}", DEFAULT_SETTINGS[key]))
             except (TypeError, ValueError):
@@ -212,6 +278,7 @@ class SettingsPanel(QWidget):
 
     # -- events
     def _on_em_setting_edited(self, *_args) -> None:
+        self._show_concentration()
         self.settings_changed.emit(self.em_settings())
 
     def _on_kmeanspp_clicked(self) -> None:
