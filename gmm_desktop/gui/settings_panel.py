@@ -18,6 +18,7 @@ DEFAULT_DELAY_MS = 60
 #: The EM settings the panel shows, with their defaults (from :mod:`gmm_desktop.core.options`).
 DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}
 DEFAULT_SETTINGS["method"] = OPTIONS["method"].default
+DEFAULT_SETTINGS["weight_prior"] = OPTIONS["weight_prior"].default  # shown nowhere yet: kept as given
 DEFAULT_SETTINGS["weight_concentration"] = None  # the variational prior's concentration; None: 1/K
 _METHOD_TEXT = {"em": "EM (maximum likelihood)", "vb": "Bayesian (VB)"}
 #: The concentration slider: log scale, CONCENTRATION_STEPS positions per decade from 10**CONCENTRATION_LOG[0].
@@ -102,6 +103,7 @@ class SettingsPanel(QWidget):
             "large spreads the weight over more of them")
         self._concentration_label = QLabel()
         self._concentration = None  # None: 1/K
+        self._weight_prior = DEFAULT_SETTINGS["weight_prior"]
         self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"], OPTIONS["tol"].minimum)
         self.tol_edit.setToolTip(OPTIONS["tol"].help)
         self.tol_mode_combo = QComboBox()
@@ -194,6 +196,7 @@ class SettingsPanel(QWidget):
             "max_iter": self.max_iter_spin.value(),
             "reg_covar": reg if math.isfinite(reg) else DEFAULT_SETTINGS["reg_covar"],
             "method": self.method_combo.currentData(),
+            "weight_prior": self._weight_prior,
             "weight_concentration": self._concentration,
         }
 
@@ -212,6 +215,7 @@ class SettingsPanel(QWidget):
             self.tol_edit.set_value(float(values["tol"]))
             self.reg_covar_edit.set_value(float(values["reg_covar"]))
             self.method_combo.setCurrentIndex(max(self.method_combo.findData(values["method"]), 0))
+            self._weight_prior = str(values["weight_prior"])
             c = values["weight_concentration"]
             self._concentration = None if c is None else float(c)
             self._show_concentration()

@@ -13,8 +13,11 @@ def test_panel_choices_defaults_and_ranges_are_the_tables(window):
     assert tuple(modes) == OPTIONS["tol_mode"].choices
     assert panel.max_iter_spin.minimum() == OPTIONS["max_iter"].minimum
     assert panel.max_iter_spin.toolTip() == OPTIONS["max_iter"].help
-    assert panel.em_settings() == {name: OPTIONS[name].default
-                                   for name in ("covariance_type", "tol", "tol_mode", "max_iter", "reg_covar")}
+    assert panel.em_settings() == {**{name: OPTIONS[name].default
+                                      for name in ("covariance_type", "tol", "tol_mode", "max_iter", "reg_covar",
+                                                   "method", "weight_prior")}, "weight_concentration": None}
+    methods = [panel.method_combo.itemData(i) for i in range(panel.method_combo.count())]
+    assert tuple(methods) == OPTIONS["method"].choices
 
 
 def test_saved_settings_outside_the_tables_ranges_are_ignored(window, tmp_path):
