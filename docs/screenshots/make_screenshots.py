@@ -1,6 +1,7 @@
 """Re-make the screenshots of the README and docs/performance.md from the real window, offscreen.
 
-    python docs/screenshots/make_screenshots.py            # midfit.png, converged.png, million.png
+    python docs/screenshots/make_screenshots.py            # midfit.png, converged.png, million.png, vb_*.png
+    python docs/screenshots/make_screenshots.py vb         # only docs/bayesian.md's vb_*.png
 
 Each shot is a fresh 1280 x 800 main window driven through its public actions; Find K's shot
 (find_k.png) is not made here.
@@ -58,7 +59,37 @@ def shoot(window, name: str) -> None:
     print("wrote", HERE / name)
 
 
+#: docs/bayesian.md's sequence: 12 components on the four clusters of the medium preset, by VB.
+VB_SHOTS = {1: "vb_1.png", 10: "vb_10.png", 30: "vb_30.png"}
+
+
+def vb_sequence() -> None:
+    """Bayesian (VB) with K = 12 placed by k-means++: iterations 1, 10 and 30, then converged."""
+    window = window_on(generate("medium", seed=0))
+    panel = window.panel
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("vb"))
+    panel.k_spin.setValue(12)
+    panel.kmeanspp_button.click()
+    wait(500)
+    done = 0
+    for iteration, name in sorted(VB_SHOTS.items()):
+        step(window, iteration - done)
+        done = iteration
+        shoot(window, name)
+    panel.delay_slider.setValue(0)
+    window.actionRun.trigger()
+    while window.session.state == "running" or not window.snapshot.converged:
+        wait(50)
+    wait(300)
+    shoot(window, "vb_converged.png")
+    print("converged at iteration", window.snapshot.iteration, "pruned", window.snapshot.pruned)
+    window.close()
+
+
 def main() -> None:
+    if sys.argv[1:] == ["vb"]:
+        vb_sequence()
+        return
     window = window_on()  # the demo data set
     window.session.set_means(DEMO_START)
     wait(300)
@@ -82,6 +113,7 @@ def main() -> None:
     step(window, 8)
     shoot(window, "million.png")
     window.close()
+    vb_sequence()
 
 
 if __name__ == "__main__":

@@ -780,7 +780,8 @@ class MainWindow(QMainWindow):
             self._ari_of = None
             return
         self._status["iteration"].setText(f"Iteration {snap.iteration}")
-        self._status["log_likelihood"].setText(f"log-likelihood {snap.log_likelihood:,.2f}")
+        objective = "lower bound" if getattr(snap, "method", "em") == "vb" else "log-likelihood"
+        self._status["log_likelihood"].setText(f"{objective} {snap.log_likelihood:,.2f}")
         change = "" if math.isnan(snap.change) else f"change {snap.change:+.3g}"
         self._status["change"].setText(change)
         labels = self.session.dataset.labels

@@ -448,8 +448,11 @@ class ScatterCanvas(pg.PlotWidget):
         strengths = fade_strengths(snap)
         self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS), strengths)
         shown = snap.means[:, :2] if snap.iteration > 0 else np.empty((0, 2))  # iteration 0: the x marks
-        self._fitted_means.setData(pos=shown, brush=[pg.mkBrush(self._component_color(j, strengths))
-                                                     for j in range(len(shown))])
+        fg = QColor(palette.FOREGROUND)  # a faint component's mean has a faint outline too
+        pens = [pg.mkPen(fg if strengths is None else _faded(fg, float(strengths[j])), width=1.5)
+                for j in range(len(shown))]
+        self._fitted_means.setData(pos=shown, pen=pens, brush=[pg.mkBrush(self._component_color(j, strengths))
+                                                               for j in range(len(shown))])
 
     @staticmethod
     def _component_color(j: int, strengths) -> QColor:

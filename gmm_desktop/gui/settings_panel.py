@@ -243,7 +243,8 @@ class SettingsPanel(QWidget):
         self.concentration_slider.blockSignals(True)
         self.concentration_slider.setValue(min(max(position, 0), self.concentration_slider.maximum()))
         self.concentration_slider.blockSignals(False)
-        self._concentration_label.setText(f"1/K = {shown:.3g}" if value is None else f"{shown:.3g}")
+        self._concentration_label.setText(f"{shown:.2g}")
+        self._concentration_label.setToolTip("1/K, the default" if value is None else "set with the slider")
         vb = self.method_combo.currentData() == "vb"
         for widget in self._concentration_row:
             if widget is not None:

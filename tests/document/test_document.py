@@ -79,7 +79,9 @@ def test_a_new_document_holds_the_data_the_means_and_the_default_settings():
     assert doc.X is data.X and doc.feature_names == ["f0", "f1", "f2"] and doc.labels is data.labels
     assert doc.means.shape == (0, 3) and doc.start is None and len(doc.locks) == 0 and len(doc.history) == 0
     assert doc.settings == {"covariance_type": "full", "tol": 1e-4, "tol_mode": "total", "max_iter": 1000,
-                            "reg_covar": 1e-6}
+                            "reg_covar": 1e-6, "method": "em", "weight_prior": "dirichlet_process",
+                            "weight_concentration": None}
+    assert doc.em_settings() == {"tol": 1e-4, "tol_mode": "total", "max_iter": 1000, "reg_covar": 1e-6}
     assert seen.kinds() == [DATA, MEANS, VIEW]  # the view is of 3 features now, still showing (0, 1)
     assert doc.view.displayed == (0, 1) and doc.view.n_features == 3
     doc.set_means([[0, 0, 0], [6, 0, 0]])

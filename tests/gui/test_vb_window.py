@@ -7,8 +7,6 @@ from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import DONE
 from gmm_desktop.io import generator
 
-TRUE_CENTRES = None  # filled from the data's labels
-
 
 def _whiteness(color: QColor) -> float:
     """0 for black, 1 for white: how far a colour has faded."""
@@ -104,7 +102,7 @@ def test_concentration_slider_changes_the_setting_and_restarts(qtbot, make_windo
     window, _ = _vb_window(qtbot, make_window)
     panel, session = window.panel, window.session
     assert session.settings["weight_concentration"] is None  # 1/K
-    assert panel._concentration_label.text() == "1/K = 0.0833"
+    assert panel._concentration_label.text() == "0.083" and "1/K" in panel._concentration_label.toolTip()
     with qtbot.waitSignal(session.controller.iterated, timeout=10000):
         window.findChild(QAction, "actionStep").trigger()
     assert session.snapshot.iteration == 1
@@ -112,6 +110,7 @@ def test_concentration_slider_changes_the_setting_and_restarts(qtbot, make_windo
         panel.concentration_slider.setValue(panel.concentration_slider.maximum())  # 1e3
     assert session.settings["weight_concentration"] == 1e3
     assert panel._concentration_label.text() == "1e+03"
+    assert "lower bound" in window._status["log_likelihood"].text()
     assert session.history.last.iteration == 0  # restarted, with the new prior
     with qtbot.waitSignal(session.controller.restarted, timeout=10000):
         panel.concentration_slider.setValue(0)
