@@ -20,7 +20,7 @@ DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", 
 DEFAULT_SETTINGS["method"] = OPTIONS["method"].default
 DEFAULT_SETTINGS["weight_prior"] = OPTIONS["weight_prior"].default  # shown nowhere yet: kept as given
 DEFAULT_SETTINGS["weight_concentration"] = None  # the variational prior's concentration; None: 1/K
-_METHOD_TEXT = {"em": "EM (maximum likelihood)", "vb": "Bayesian (VB)"}
+_METHOD_TEXT = {"em": "EM", "vb": "Bayesian (VB)"}
 #: The concentration slider: log scale, CONCENTRATION_STEPS positions per decade from 10**CONCENTRATION_LOG[0].
 CONCENTRATION_LOG = (-3, 3)
 CONCENTRATION_STEPS = 10

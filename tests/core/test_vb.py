@@ -268,3 +268,28 @@ def test_fast_path_equals_direct_with_a_narrow_component():
     np.testing.assert_allclose(a.trace, b.trace, rtol=1e-9)
     assert_rel(a.params.means, b.params.means, rtol=1e-9)
     assert_rel(a.params.covariances, b.params.covariances, rtol=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_a_fit_continued_from_a_past_snapshot_is_the_same_fit(covariance_type):
+    """The window's history: going on from iteration 5 (after its E-step, or after its M-step alone)
+    gives the iterations 6.. of the uninterrupted fit, with the same trace and iteration count."""
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(c, 0.6, (80, 2)) for c in [(0, 0), (6, 0), (0, 6), (6, 6)]])
+    start = params_from_means(X, X[rng.choice(len(X), 10, replace=False)], covariance_type, 1e-6)
+    whole = vb.VBFitter(X, start, tol=0.0)
+    for _ in range(9):
+        whole.step()
+    part = vb.VBFitter(X, start, tol=0.0)
+    for _ in range(5):
+        at_five = part.step()
+    m_six = part.m_step()  # a snapshot of phase "M": continuing from it redoes nothing twice
+    for snap, trace in ((at_five, part.trace[:5]), (m_six, part.trace[:6])):
+        go_on = vb.VBFitter.from_snapshot(X, snap, trace=trace, tol=0.0)
+        assert go_on.iteration == snap.iteration and go_on.phase == "E"
+        while go_on.iteration < 9:
+            go_on.step()
+        np.testing.assert_allclose(go_on.params.means, whole.params.means, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(go_on.trace, whole.trace, rtol=1e-12)
+    with pytest.raises(ParamsError, match="needs its 5 lower bounds"):
+        vb.VBFitter.from_snapshot(X, at_five, trace=[1.0])
