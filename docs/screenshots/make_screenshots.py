@@ -65,7 +65,10 @@ VB_SHOTS = {1: "vb_1.png", 10: "vb_10.png", 30: "vb_30.png"}
 
 def vb_sequence() -> None:
     """Bayesian (VB) with K = 12 placed by k-means++: iterations 1, 10 and 30, then converged."""
-    window = window_on(generate("medium", seed=0))
+    data = generate("medium", seed=0)
+    window = window_on(data.X)
+    window.session.set_dataset(data)
+    window.statusBar().clearMessage()
     panel = window.panel
     panel.method_combo.setCurrentIndex(panel.method_combo.findData("vb"))
     panel.k_spin.setValue(12)
