@@ -1,4 +1,6 @@
-"""A drop-in ``sklearn.mixture.GaussianMixture`` whose EM runs on this project's core.
+"""A drop-in ``sklearn.mixture.GaussianMixture`` whose EM runs on this project's core (and a drop-in
+``sklearn.mixture.BayesianGaussianMixture`` whose variational iterations run on
+:class:`gmm_desktop.core.vb.VBFitter`, built the same way: see docs/sklearn.md).
 
 ``from gmm_desktop.sklearn import GaussianMixture`` in place of ``from sklearn.mixture import
 GaussianMixture``: the same constructor parameters and defaults, the same validation and messages,
@@ -42,6 +44,7 @@ from sklearn import cluster
 from sklearn.base import _fit_context
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture as _SklearnBayesianGaussianMixture
 from sklearn.mixture import GaussianMixture as _SklearnGaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -53,14 +56,17 @@ except ImportError:  # pragma: no cover - older scikit-learn
         return estimator._validate_data(X, **kwargs)
 
 from gmm_desktop.core.em import precision_cholesky
-from gmm_desktop.core.errors import FitError, ModelFileError
+from gmm_desktop.core.errors import FitError, ModelFileError, ParamsError
 from gmm_desktop.core.evaluate import MixtureEvaluator
 from gmm_desktop.core.fitter import EMFitter
 from gmm_desktop.core.params import GMMParams
+from gmm_desktop.core.vb import VBFitter, VBPosterior, VBPriors
+from gmm_desktop.core.vb import e_step as vb_e_step
+from gmm_desktop.core.vb import log_prob_offsets as vb_log_prob_offsets
 from gmm_desktop.io import model_io
 from gmm_desktop.io.datasets import data_sha256
 
-__all__ = ["GaussianMixture", "load_model", "save_model"]
+__all__ = ["BayesianGaussianMixture", "GaussianMixture", "load_model", "save_model"]
 
 #: scikit-learn's message when a covariance is not positive definite (its tests match it).
 PRECISION_ERROR = (
@@ -446,15 +452,256 @@ class GaussianMixture(_SklearnGaussianMixture):
         return tags
 
 
+# ---------------------------------------------------------------------- variational
+class BayesianGaussianMixture(_SklearnBayesianGaussianMixture):
+    """Variational Bayesian Gaussian mixture fitted on gmm_desktop's core; a drop-in for scikit-learn's.
+
+    Parameters, attributes and methods are those of :class:`sklearn.mixture.BayesianGaussianMixture`
+    (see its documentation); results equal it from the same start. The iterations are
+    :class:`gmm_desktop.core.vb.VBFitter`'s (its blocked fast path for up to
+    ``core.fast.MAX_FAST_FEATURES`` features); the initial responsibilities are scikit-learn's own
+    (``_initialize_parameters``, the same random draws); ``predict``, ``predict_proba`` and
+    ``score_samples`` are evaluated block by block by the core. The core computes in float64: with
+    float32 data the fitted attributes are float64.
+    """
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Estimate model parameters with variational EM (see scikit-learn's ``fit``)."""
+        self._fit(X, want_labels=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None):
+        """Estimate model parameters using X and predict the labels for X (see scikit-learn's)."""
+        return self._fit(X, want_labels=True)
+
+    def _fit(self, X, want_labels):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {X.shape[0]}"
+            )
+        self._check_parameters(X, **_namespace(X))
+
+        # if we enable warm_start, we will have a unique initialisation
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+
+        max_lower_bound = -np.inf
+        best_lower_bounds = []
+        self.converged_ = False
+        random_state = check_random_state(self.random_state)
+        X64 = np.ascontiguousarray(X, dtype=np.float64)
+        self._X64 = X64
+        best_params = best_record = None
+        best_n_iter = 0
+
+        try:
+            for init in range(n_init):
+                self._print_verbose_msg_init_beg(init)
+                if do_init:
+                    # scikit-learn's responsibilities; our _initialize turns them into the core's fitter
+                    self._initialize_parameters(X, random_state, **_namespace(X))
+                    fitter, pending = self._vb_fitter, False
+                else:
+                    # warm start: the fitter's initial M-step is that of the first iteration
+                    fitter, pending = self._fitter_from_posterior(X64), True
+                lower_bound = -np.inf if do_init else self.lower_bound_
+                current_lower_bounds = []
+
+                if self.max_iter == 0:
+                    best_params = self._get_parameters()
+                    best_n_iter = 0
+                    best_record = {"fitter": fitter, "converged": False}
+                    continue
+
+                converged = False
+                for n_iter in range(1, self.max_iter + 1):
+                    prev_lower_bound = lower_bound
+                    if pending:
+                        pending = False
+                    else:
+                        fitter.step()
+                    lower_bound = fitter.lower_bound
+                    if self.covariance_type == "tied":
+                        # scikit-learn's tied bound is an array of shape (1,) (its Wishart term is)
+                        lower_bound = np.array([lower_bound])
+                    current_lower_bounds.append(lower_bound)
+
+                    change = lower_bound - prev_lower_bound
+                    self._print_verbose_msg_iter_end(n_iter, change)
+                    if abs(change) < self.tol:
+                        converged = True
+                        break
+
+                self._print_verbose_msg_init_end(lower_bound, converged)
+                self._set_posterior(fitter.posterior)
+
+                if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                    max_lower_bound = lower_bound
+                    best_params = self._get_parameters()
+                    best_n_iter = n_iter
+                    best_lower_bounds = current_lower_bounds
+                    self.converged_ = converged
+                    best_record = {"fitter": fitter, "converged": converged}
+        except (FitError, ParamsError) as exc:
+            raise _value_error(exc) from None
+        finally:
+            self._vb_fitter = None
+            self._X64 = None
+
+        # Should only warn about convergence if max_iter > 0, otherwise
+        # the user is assumed to have used 0-iters initialization
+        # to get the initial means.
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                (
+                    "Best performing initialization did not converge. "
+                    "Try different init parameters, or increase max_iter, "
+                    "tol, or check for degenerate data."
+                ),
+                ConvergenceWarning,
+            )
+
+        self._set_parameters(best_params)
+        self.n_iter_ = best_n_iter
+        self.lower_bound_ = max_lower_bound
+        self.lower_bounds_ = best_lower_bounds
+        self._gmm_desktop_fit = self._fit_record(X64, best_record)
+
+        if want_labels:
+            return self.predict(X)
+        return None
+
+    # ------------------------------------------------------------------ the core
+    def _core_priors(self, X) -> VBPriors:
+        """The priors scikit-learn's ``_check_parameters`` set (``*_prior_`` attributes)."""
+        return VBPriors(
+            weight_prior=self.weight_concentration_prior_type,
+            weight_concentration=self.weight_concentration_prior_,
+            mean_precision=self.mean_precision_prior_,
+            mean=np.asarray(self.mean_prior_, dtype=np.float64),
+            degrees_of_freedom=self.degrees_of_freedom_prior_,
+            covariance=np.asarray(self.covariance_prior_, dtype=np.float64),
+            covariance_type=self.covariance_type,
+        ).validated()
+
+    def _new_fitter(self, X64, resp):
+        return VBFitter.from_responsibilities(
+            X64, resp, self.covariance_type, priors=self._core_priors(X64), tol=0.0,
+            max_iter=max(1, self.max_iter), reg_covar=self.reg_covar)
+
+    def _initialize(self, X, resp):
+        """scikit-learn's ``_initialize(X, resp)``: the posterior of the initial responsibilities,
+        computed by the core's fitter (kept for the iterations that follow)."""
+        X64 = getattr(self, "_X64", None)
+        if X64 is None or X64.shape != X.shape:
+            X64 = np.ascontiguousarray(X, dtype=np.float64)
+        try:
+            self._vb_fitter = self._new_fitter(X64, resp)
+        except (FitError, ParamsError) as exc:
+            raise _value_error(exc) from None
+        self._set_posterior(self._vb_fitter.posterior)
+
+    def _fitter_from_posterior(self, X64):
+        post = self._posterior()
+        log_resp = vb_e_step(X64, post)[1]
+        return self._new_fitter(X64, np.exp(log_resp).T)
+
+    def _posterior(self) -> VBPosterior:
+        wc = self.weight_concentration_
+        if self.weight_concentration_prior_type == "dirichlet_process":
+            wc = np.vstack([np.asarray(wc[0], dtype=np.float64), np.asarray(wc[1], dtype=np.float64)])
+        return VBPosterior(wc, self.mean_precision_, self.means_, self.degrees_of_freedom_, self.covariances_,
+                           self.covariance_type, self.weight_concentration_prior_type)
+
+    def _set_posterior(self, post: VBPosterior):
+        """scikit-learn's fitted attributes from the core's posterior (``_estimate_weights``,
+        ``_estimate_means``, ``_estimate_precisions``)."""
+        wc = np.array(post.weight_concentration)
+        self.weight_concentration_ = (wc[0], wc[1]) if post.weight_prior == "dirichlet_process" else wc
+        self.mean_precision_ = np.array(post.mean_precision)
+        self.means_ = np.array(post.means)
+        dof = np.array(post.degrees_of_freedom)
+        self.degrees_of_freedom_ = np.float64(dof) if self.covariance_type == "tied" else dof
+        self.covariances_ = np.array(post.covariances)
+        self.precisions_cholesky_ = _core_precision_cholesky(post.params())
+
+    def _fit_record(self, X64, record):
+        """What a model file needs that the fitted attributes do not hold."""
+        post = self._posterior()
+        params = post.params()
+        ll = float(MixtureEvaluator(params, prec_chol=self.precisions_cholesky_).score_samples(X64).sum())
+        fitter = record["fitter"] if record is not None else None
+        return {"initial": None if fitter is None else fitter.initial,
+                "trace": [], "log_likelihood": ll, "converged": bool(record and record["converged"]),
+                "n_samples": int(X64.shape[0]), "sha256": data_sha256(X64),
+                "priors": self._core_priors(X64)}
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluator(self):
+        """The evaluator of ``log rho`` (scikit-learn's weighted log probabilities) up to the constant
+        returned with it: the posterior's means and covariances, weights ``exp(c_k - max c)``."""
+        post = self._posterior()
+        c = vb_log_prob_offsets(post)
+        shift = float(np.max(c))
+        plug = GMMParams(np.exp(c - shift), post.means, post.covariances, post.covariance_type)
+        return MixtureEvaluator(plug, prec_chol=self.precisions_cholesky_), shift
+
+    _validated = GaussianMixture._validated
+
+    def score_samples(self, X):
+        """``log sum_k rho_k`` of each sample, as scikit-learn's ``score_samples``."""
+        X64, dtype = self._validated(X)
+        evaluator, shift = self._evaluator()
+        out = np.empty(X64.shape[0], dtype=np.float64)
+        evaluator.evaluate(X64, log_density=out)
+        out += shift
+        return out.astype(dtype, copy=False)
+
+    def predict(self, X):
+        """Predict the labels for the data samples in X (see scikit-learn's ``predict``)."""
+        X64, _ = self._validated(X)
+        return self._evaluator()[0].predict(X64)
+
+    def predict_proba(self, X):
+        """The responsibilities of each sample (see scikit-learn's ``predict_proba``)."""
+        X64, dtype = self._validated(X)
+        out = np.empty((X64.shape[0], self.n_components), dtype=dtype)
+        self._evaluator()[0].evaluate(X64, resp=out)
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False  # the core computes with NumPy
+        return tags
+
+
 # ---------------------------------------------------------------------- model files
 _SAVED_PARAMS = ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params",
                  "random_state", "warm_start", "verbose", "verbose_interval")
+#: BayesianGaussianMixture's scalar parameters besides those (its array priors are in "priors").
+_SAVED_VB_PARAMS = ("weight_concentration_prior_type", "weight_concentration_prior", "mean_precision_prior",
+                    "degrees_of_freedom_prior")
+
+
+def _scalar(value) -> float:
+    """A lower bound as a float (scikit-learn's tied variational bound is an array of shape (1,))."""
+    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+
+
+def _is_variational(estimator) -> bool:
+    return isinstance(estimator, _SklearnBayesianGaussianMixture)
 
 
 def _json_params(estimator) -> dict:
     params = estimator.get_params()
     out = {}
-    for name in _SAVED_PARAMS:
+    for name in _SAVED_PARAMS + (_SAVED_VB_PARAMS if _is_variational(estimator) else ()):
         value = params.get(name)
         if isinstance(value, (np.integer,)):
             value = int(value)
@@ -466,11 +713,13 @@ def _json_params(estimator) -> dict:
 
 
 def save_model(estimator, path, X=None, *, source: str = "") -> None:
-    """Write a fitted ``GaussianMixture`` as a gmm-desktop model file (atomically).
+    """Write a fitted ``GaussianMixture`` or ``BayesianGaussianMixture`` as a gmm-desktop model file
+    (atomically). A variational estimator's file has ``"method": "vb"``, its priors, its lower bounds
+    (``lower_bound_trace``) and its posterior (see docs/model-format.md).
 
     Parameters
     ----------
-    estimator : GaussianMixture
+    estimator : GaussianMixture or BayesianGaussianMixture
         Fitted; this module's, or scikit-learn's own (then ``X`` is needed).
     path : str or path-like
         The ``.json`` file to write; the desktop app opens it (File, Open model).
@@ -496,14 +745,16 @@ def save_model(estimator, path, X=None, *, source: str = "") -> None:
     feature_names = [str(s) for s in names] if names is not None else None
     sk = {"class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
           "params": _json_params(estimator),
-          "lower_bound": float(estimator.lower_bound_),
-          "lower_bounds": [float(v) for v in getattr(estimator, "lower_bounds_", [])],
+          "lower_bound": _scalar(estimator.lower_bound_),
+          "lower_bounds": [_scalar(v) for v in getattr(estimator, "lower_bounds_", [])],
           "n_iter": int(estimator.n_iter_),
           "feature_names_in": names is not None}
     settings = {"tol": float(estimator.tol), "tol_mode": "per-sample", "max_iter": int(estimator.max_iter),
                 "reg_covar": float(estimator.reg_covar), "init": estimator.init_params,
                 "seed": estimator.random_state if isinstance(estimator.random_state, int) else None}
     common = dict(settings=settings, feature_names=feature_names, source=source, sklearn=sk)
+    if _is_variational(estimator):
+        common.update(_vb_model_keys(estimator))
     if X is not None:
         X = np.ascontiguousarray(validate_data(estimator, X, reset=False), dtype=np.float64)
         ll = float(MixtureEvaluator(params).score_samples(X).sum())
@@ -522,9 +773,62 @@ def save_model(estimator, path, X=None, *, source: str = "") -> None:
             "data hash are unknown: pass the training data, save_model(estimator, path, X)")
 
 
-def load_model(path) -> GaussianMixture:
-    """A fitted :class:`GaussianMixture` from a gmm-desktop model file (the app's, the ``fit``
-    command's, or :func:`save_model`'s).
+def _vb_model_keys(estimator) -> dict:
+    """``method``, ``priors``, ``lower_bound_trace`` and ``posterior`` of a variational estimator."""
+    ctype = estimator.covariance_type
+    priors = VBPriors(
+        weight_prior=estimator.weight_concentration_prior_type,
+        weight_concentration=estimator.weight_concentration_prior_,
+        mean_precision=estimator.mean_precision_prior_,
+        mean=np.asarray(estimator.mean_prior_, dtype=np.float64),
+        degrees_of_freedom=estimator.degrees_of_freedom_prior_,
+        covariance=np.asarray(estimator.covariance_prior_, dtype=np.float64),
+        covariance_type=ctype,
+    ).validated()
+    wc = estimator.weight_concentration_
+    if priors.weight_prior == "dirichlet_process":
+        wc = np.vstack([np.asarray(wc[0], dtype=np.float64), np.asarray(wc[1], dtype=np.float64)])
+    posterior = {"weight_concentration": np.asarray(wc, dtype=np.float64),
+                 "mean_precision": np.asarray(estimator.mean_precision_, dtype=np.float64),
+                 "degrees_of_freedom": np.asarray(estimator.degrees_of_freedom_, dtype=np.float64)}
+    return {"method": "vb", "priors": priors,
+            "lower_bound_trace": [_scalar(v) for v in getattr(estimator, "lower_bounds_", [])],
+            "posterior": posterior}
+
+
+def _load_variational(model, kwargs, path):
+    """A fitted BayesianGaussianMixture from a ``"method": "vb"`` model file."""
+    p, priors, post = model.params, model.priors, model.posterior
+    if post is None:
+        raise ModelFileError(
+            f"{os.fspath(path)}: this vb model has no 'posterior' (weight concentrations, mean precisions, degrees "
+            "of freedom), which a BayesianGaussianMixture needs: save it again with this version")
+    kwargs = {**kwargs, "weight_concentration_prior_type": priors.weight_prior}
+    est = BayesianGaussianMixture(**kwargs)
+    try:
+        est._validate_params()
+    except Exception:  # settings of the app that scikit-learn does not take: its defaults
+        est = BayesianGaussianMixture(n_components=p.n_components, covariance_type=p.covariance_type,
+                                      weight_concentration_prior_type=priors.weight_prior)
+    est.weight_concentration_prior_ = priors.weight_concentration
+    est.mean_precision_prior_ = priors.mean_precision
+    est.mean_prior_ = np.array(priors.mean)
+    est.degrees_of_freedom_prior_ = priors.degrees_of_freedom
+    cov0 = np.array(priors.covariance)
+    est.covariance_prior_ = float(cov0) if p.covariance_type == "spherical" else cov0
+    wc = np.array(post["weight_concentration"], dtype=np.float64)
+    wc = (wc[0], wc[1]) if priors.weight_prior == "dirichlet_process" else wc
+    dof = np.array(post["degrees_of_freedom"], dtype=np.float64)
+    dof = np.float64(dof) if p.covariance_type == "tied" else dof
+    est._set_parameters((wc, np.array(post["mean_precision"], dtype=np.float64), np.array(p.means), dof,
+                         np.array(p.covariances), precision_cholesky(p)))
+    return est
+
+
+def load_model(path) -> GaussianMixture | BayesianGaussianMixture:
+    """A fitted :class:`GaussianMixture` (or, for a ``"method": "vb"`` file, a fitted
+    :class:`BayesianGaussianMixture` with the file's priors and posterior) from a gmm-desktop model
+    file (the app's, the ``fit`` command's, or :func:`save_model`'s).
 
     ``lower_bound_``/``lower_bounds_``/``n_iter_`` are the saved estimator's when the file was written
     by :func:`save_model`; for other files, the mean log-likelihood of the training data (total
@@ -544,13 +848,17 @@ def load_model(path) -> GaussianMixture:
     for name in ("tol", "reg_covar", "max_iter"):
         if name not in kwargs and name in model.settings:
             kwargs[name] = model.settings[name]
-    est = GaussianMixture(**kwargs)
-    try:
-        est._validate_params()
-    except Exception:  # settings of the app that scikit-learn does not take: its defaults
-        est = GaussianMixture(n_components=p.n_components, covariance_type=p.covariance_type)
-    prec_chol = precision_cholesky(p)
-    est._set_fitted((np.array(p.weights), np.array(p.means), np.array(p.covariances), prec_chol))
+    if model.method == "vb":
+        kwargs.update({name: saved[name] for name in _SAVED_VB_PARAMS if name in saved})
+        est = _load_variational(model, kwargs, path)
+    else:
+        est = GaussianMixture(**kwargs)
+        try:
+            est._validate_params()
+        except Exception:  # settings of the app that scikit-learn does not take: its defaults
+            est = GaussianMixture(n_components=p.n_components, covariance_type=p.covariance_type)
+        prec_chol = precision_cholesky(p)
+        est._set_fitted((np.array(p.weights), np.array(p.means), np.array(p.covariances), prec_chol))
     est.converged_ = bool(model.converged)
     n = model.data.get("n_samples") if isinstance(model.data.get("n_samples"), int) else 0
     scale = 1.0 / n if n > 0 else 1.0
@@ -558,11 +866,18 @@ def load_model(path) -> GaussianMixture:
         est.lower_bound_ = float(sk["lower_bound"])
         est.lower_bounds_ = [float(v) for v in sk.get("lower_bounds", [])]
         est.n_iter_ = int(sk.get("n_iter", model.n_iter))
+    elif model.method == "vb" and model.lower_bound_trace:  # the fit command's: its lower bound is the bound
+        est.lower_bound_ = float(model.lower_bound_trace[-1])
+        est.lower_bounds_ = [float(v) for v in model.lower_bound_trace]
+        est.n_iter_ = len(model.lower_bound_trace)
     else:
         ll = model.log_likelihood if model.log_likelihood is not None else (model.trace[-1] if model.trace else -np.inf)
         est.lower_bound_ = float(ll) * scale
         est.lower_bounds_ = [float(v) * scale for v in model.trace]
         est.n_iter_ = int(model.n_iter)
+    if model.method == "vb" and p.covariance_type == "tied":  # scikit-learn's shape (1,) tied bound
+        est.lower_bound_ = np.array([est.lower_bound_])
+        est.lower_bounds_ = [np.array([v]) for v in est.lower_bounds_]
     est.n_features_in_ = p.n_features
     if sk.get("feature_names_in"):
         est.feature_names_in_ = np.asarray(model.feature_names, dtype=object)

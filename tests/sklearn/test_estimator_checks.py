@@ -7,9 +7,9 @@ import sys
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gmm_desktop.sklearn import GaussianMixture
+from gmm_desktop.sklearn import BayesianGaussianMixture, GaussianMixture
 
-_MARK = parametrize_with_checks([GaussianMixture()])
+_MARK = parametrize_with_checks([GaussianMixture(), BayesianGaussianMixture()])
 _ARGNAMES, _PARAMS = _MARK.args
 _IDS = _MARK.kwargs.get("ids")
 _IDS = [_IDS(p) for p in _PARAMS] if callable(_IDS) else [None] * len(_PARAMS)
@@ -26,8 +26,9 @@ _IN_PROCESS = [(p, i) for p, i in zip(_PARAMS, _IDS) if _name(p[1]) != "check_ar
 
 def test_every_check_is_run():
     names = {_name(p[1]) for p in _PARAMS}
-    assert "check_array_api_input" in names and len(_IN_PROCESS) == len(_PARAMS) - 1
-    assert len(_IN_PROCESS) > 30
+    assert "check_array_api_input" in names and len(_IN_PROCESS) == len(_PARAMS) - 2
+    for cls in (GaussianMixture, BayesianGaussianMixture):
+        assert sum(type(p[0]) is cls for p, _ in _IN_PROCESS) > 30
 
 
 @pytest.mark.parametrize(_ARGNAMES, [p for p, _ in _IN_PROCESS], ids=[i for _, i in _IN_PROCESS])
@@ -35,7 +36,8 @@ def test_sklearn_estimator_check(estimator, check):
     check(estimator)
 
 
-def test_array_api_check_with_numpy_inputs():
+@pytest.mark.parametrize("name", ["GaussianMixture", "BayesianGaussianMixture"])
+def test_array_api_check_with_numpy_inputs(name):
     """The array API check scikit-learn runs for estimators without array API support: with
     array_api_dispatch enabled and NumPy inputs, the results are unchanged. With the parameters
     scikit-learn gives its own GaussianMixture for this check (PER_ESTIMATOR_CHECK_PARAMS): like
@@ -43,8 +45,8 @@ def test_array_api_check_with_numpy_inputs():
     code = (
         "import warnings; warnings.simplefilter('error')\n"
         "from sklearn.utils.estimator_checks import check_array_api_input\n"
-        "from gmm_desktop.sklearn import GaussianMixture\n"
-        "check_array_api_input('GaussianMixture', GaussianMixture(max_iter=5, n_init=2, init_params='random_from_data'),"
+        f"from gmm_desktop.sklearn import {name}\n"
+        f"check_array_api_input({name!r}, {name}(max_iter=5, n_init=2, init_params='random_from_data'),"
         " array_namespace='numpy',"
         " expect_only_array_outputs=False)\n"
         "print('passed')\n"

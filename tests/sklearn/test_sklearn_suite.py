@@ -1,11 +1,10 @@
 """scikit-learn's own GaussianMixture tests, run against gmm_desktop.sklearn.GaussianMixture."""
 
-import os
-
-import pytest
 from sklearn.mixture.tests import test_gaussian_mixture as sk_tests
 
 from gmm_desktop.sklearn import GaussianMixture
+
+from sklearn_suite_helpers import import_tests, substitute_fixture
 
 #: Tests of sklearn/mixture/tests/test_gaussian_mixture.py that exercise the estimator through its
 #: public API. Left out (see docs/sklearn.md): tests of scikit-learn's private helper functions, which
@@ -55,16 +54,7 @@ EXPECTED_WARNINGS = {
         "ignore:Best performing initialization did not converge:sklearn.exceptions.ConvergenceWarning"],
 }
 
-for _name in PUBLIC_API_TESTS:
-    _test = getattr(sk_tests, _name)
-    for _rule in EXPECTED_WARNINGS.get(_name, []):
-        _test = pytest.mark.filterwarnings(_rule)(_test)
-    globals()[_name] = _test
+import_tests(globals(), sk_tests, PUBLIC_API_TESTS, EXPECTED_WARNINGS)
 
-
-@pytest.fixture(autouse=True)
-def _our_estimator(monkeypatch):
-    """Every test above builds our class where it says GaussianMixture."""
-    if os.environ.get("GMM_SKLEARN_BASELINE") != "1":
-        monkeypatch.setattr(sk_tests, "GaussianMixture", GaussianMixture)
-    yield
+#: Every test above builds our class where it says GaussianMixture.
+_our_estimator = substitute_fixture(sk_tests, "GaussianMixture", GaussianMixture)
