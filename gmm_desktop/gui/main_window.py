@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from gmm_desktop.core.em import check_data, check_settings, remove_component, reseed_component
+from gmm_desktop.core.em import check_data, check_settings, log_likelihood, remove_component, reseed_component
 from gmm_desktop.core.errors import DataError, GMMError
 from gmm_desktop.core.init import kmeanspp_means
 from gmm_desktop.core.metrics import adjusted_rand_index
 from gmm_desktop.core.options import OPTIONS
+from gmm_desktop.core.vb import default_priors
 from gmm_desktop.io import datasets, generator, model_io
 from gmm_desktop.io.provenance import Start, candidate_start, model_settings, start_from_settings
 from gmm_desktop.gui.collapse_banner import CollapseBanner
@@ -372,11 +373,21 @@ class MainWindow(QMainWindow):
             self._show_error("Nothing to save yet", "There is no fitted model: place means, then Run or Step EM.")
             return False
         settings = model_settings(session.em_settings(), self.fit_start())
+        vb, trace = {}, session.trace_to_cursor()
+        if getattr(snap, "method", "em") == "vb":  # a Bayesian fit: its priors, posterior and lower bound
+            method = session.document.method_settings()
+            priors = default_priors(session.dataset.X, snap.params.n_components, snap.params.covariance_type,
+                                    weight_prior=method["weight_prior"] or "dirichlet_process",
+                                    weight_concentration=method["weight_concentration"])
+            # the window's trace is the lower bound; the data's log-likelihood is recorded for the end only
+            vb = dict(method="vb", priors=priors, lower_bound_trace=trace, posterior=snap.posterior.to_dict(),
+                      log_likelihood=log_likelihood(session.dataset.X, snap.params))
+            trace = ()
         try:
-            model_io.save_model(path, snap.params, initial=session.initial, trace=session.trace_to_cursor(),
+            model_io.save_model(path, snap.params, initial=session.initial, trace=trace,
                                 converged=snap.converged, settings=settings, X=session.dataset.X,
                                 feature_names=session.dataset.feature_names, source=session.dataset.source,
-                                label_column=session.dataset.label_name)
+                                label_column=session.dataset.label_name, **vb)
         except GMMError as exc:
             self._show_error("Could not save the model", str(exc))
             return False

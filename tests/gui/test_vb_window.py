@@ -123,3 +123,24 @@ def test_concentration_slider_changes_the_setting_and_restarts(qtbot, make_windo
         window.findChild(QAction, "actionStep").trigger()
     assert getattr(session.snapshot, "method", "em") == "em"
     assert window.loglik_plot.getPlotItem().titleLabel.text == "Log-likelihood"
+
+
+def test_a_vb_fit_saved_from_the_window_is_a_vb_model_file(qtbot, make_window, tmp_path):
+    """Saving a Bayesian fit from the window writes what ``fit --method vb`` writes: the method, the
+    priors, the lower-bound trace and the posterior (it once wrote an EM-style file)."""
+    from gmm_desktop.io import model_io
+
+    window, data = _vb_window(qtbot, make_window, k=6)
+    session = window.session
+    for _ in range(4):
+        with qtbot.waitSignal(session.controller.iterated, timeout=10000):
+            window.findChild(QAction, "actionStep").trigger()
+    qtbot.waitUntil(lambda: session.snapshot is not None and session.snapshot.iteration == 4, timeout=10000)
+    path = tmp_path / "vb.json"
+    assert window.save_model(path)
+    model = model_io.load_model(path)
+    assert model.method == "vb" and model.n_iter == 4
+    assert np.allclose(model.lower_bound_trace, session.trace_to_cursor())
+    assert model.priors.weight_prior == "dirichlet_process"
+    assert np.allclose(model.params.means, session.snapshot.means)
+    assert model.posterior is not None
