@@ -91,3 +91,63 @@ def principal_axes(X, n_axes: int = 2) -> np.ndarray:
     axes = vecs[:, ::-1][:, :n_axes].T.copy()
     signs = np.sign(axes[np.arange(n_axes), np.argmax(np.abs(axes), axis=1)])
     return axes * np.where(signs == 0, 1.0, signs)[:, None]
+
+
+def nearest_count(n_samples: int) -> int:
+    """How many data points :func:`lift_point` averages: 5% of them, at least 10 (or all), at most 1000."""
+    return int(min(n_samples, max(10, min(1000, n_samples // 20))))
+
+
+def lift_point(X, A, shown, n_nearest: int | None = None) -> np.ndarray:
+    """A full-dimensional point that a view shows at ``shown``: the rule for a click that places a mean.
+
+    The view ``A`` (orthonormal rows: a pair of features, one feature, or principal axes) shows the
+    data at ``X @ A.T``. The point returned projects exactly to ``shown``; along the hidden directions
+    it sits at the mean of the ``n_nearest`` data points nearest ``shown`` in the view's plane. For a
+    pair of features this is: the two shown coordinates are the clicked ones, and each hidden
+    coordinate is the mean of that coordinate over the points nearest the click.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    A : array-like of shape (n_shown, n_features)
+    shown : array-like of shape (n_shown,)
+    n_nearest : int, optional
+        Default :func:`nearest_count`.
+
+    Returns
+    -------
+    point : ndarray of shape (n_features,)
+    """
+    X, A = np.asarray(X, dtype=float), np.asarray(A, dtype=float)
+    shown = np.asarray(shown, dtype=float).reshape(-1)
+    n = nearest_count(len(X)) if n_nearest is None else int(min(max(n_nearest, 1), len(X)))
+    d2 = np.sum((X @ A.T - shown) ** 2, axis=1)
+    near = np.argpartition(d2, n - 1)[:n] if n < len(X) else slice(None)
+    centre = X[near].mean(axis=0)
+    return centre + A.T @ (shown - A @ centre)
+
+
+def move_in_view(point, A, shown) -> np.ndarray:
+    """``point`` moved so that the view ``A`` (orthonormal rows) shows it at ``shown``; what the view
+    hides stays (dragging a mean moves only the shown coordinates)."""
+    point, A = np.asarray(point, dtype=float), np.asarray(A, dtype=float)
+    return point + A.T @ (np.asarray(shown, dtype=float).reshape(-1) - A @ point)
+
+
+def weighted_densities(grid, weights, means, variances) -> np.ndarray:
+    """Each 1-D component's weighted density ``w_k N(x | mu_k, var_k)`` on ``grid``.
+
+    Parameters
+    ----------
+    grid : array-like of shape (n_points,)
+    weights, means, variances : array-like of shape (n_components,)
+
+    Returns
+    -------
+    densities : ndarray of shape (n_components, n_points); their sum is the mixture's density.
+    """
+    x = np.asarray(grid, dtype=float)[None, :]
+    w, mu = np.asarray(weights, dtype=float)[:, None], np.asarray(means, dtype=float)[:, None]
+    var = np.maximum(np.asarray(variances, dtype=float), np.finfo(float).tiny)[:, None]
+    return w * np.exp(-0.5 * (x - mu) ** 2 / var) / np.sqrt(2.0 * np.pi * var)

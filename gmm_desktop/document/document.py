@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmm_desktop.core.geometry import principal_axes
+from gmm_desktop.core.geometry import lift_point, move_in_view, principal_axes
 from gmm_desktop.core.init import params_from_means
 from gmm_desktop.core.options import EM_SETTINGS, OPTIONS
 from gmm_desktop.core.params import GMMParams
@@ -296,6 +296,19 @@ class Document(Observable):
             self.view.set_displayed(PCA, pca_axes=principal_axes(self.X, 2) if self.n_features >= 2 else None)
         else:
             self.view.set_displayed(x, y)
+
+    def mean_at(self, *shown) -> np.ndarray:
+        """The full-dimensional mean a click at ``shown`` (canvas coordinates: two, or one for 1-D
+        data) places: the shown coordinates are the clicked ones, each hidden coordinate is the mean of
+        that coordinate over the data points nearest the click in the shown plane
+        (:func:`~gmm_desktop.core.geometry.lift_point`)."""
+        return lift_point(self.X, self.view.matrix(), shown)
+
+    def means_with_moved(self, k: int, *shown) -> np.ndarray:
+        """The placed means with mean ``k`` dragged to ``shown``: only its shown coordinates change."""
+        means = np.array(self.means)
+        means[k] = move_in_view(means[k], self.view.matrix(), shown)
+        return means
 
     # ------------------------------------------------------------------ undo
     def capture(self) -> DocumentState:

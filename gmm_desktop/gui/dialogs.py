@@ -1,9 +1,11 @@
-"""Dialogs: generate a data set; choose the two feature columns of a wider file."""
+"""Dialogs: generate a data set; choose the feature columns and the label column of a file."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QSpinBox, QVBoxLayout,
 )
 
 from gmm_desktop.io import datasets, generator
@@ -74,28 +76,58 @@ class GenerateDialog(QDialog):
         self.accept()
 
 
-class ColumnsDialog(QDialog):
-    """Pick the two feature columns to fit and draw."""
+NO_LABEL = "(none)"
 
-    def __init__(self, names: list[str], source: str, parent=None):
+
+class ColumnsDialog(QDialog):
+    """Pick the feature columns to fit on (every one is fitted; the view chooses what is drawn) and
+    the column holding the true labels."""
+
+    def __init__(self, names: list[str], labels: list[str], source: str, parent=None, chosen=None, label=None):
         super().__init__(parent)
-        self.setWindowTitle("Choose two columns")
-        self.x_combo, self.y_combo = QComboBox(), QComboBox()
-        for combo, index in ((self.x_combo, 0), (self.y_combo, 1)):
-            combo.addItems(names)
-            combo.setCurrentIndex(index)
+        self.setWindowTitle("Choose columns")
+        self.features = QListWidget()
+        self.features.setObjectName("featureList")
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if chosen is None or name in chosen else Qt.CheckState.Unchecked)
+            self.features.addItem(item)
+        self.label_combo = QComboBox()
+        self.label_combo.setObjectName("labelCombo")
+        self.label_combo.addItems([NO_LABEL, *labels])
+        if label in labels:
+            self.label_combo.setCurrentText(label)
+        self._error = QLabel("Choose at least one feature, and not the label column as a feature.")
+        self._error.setStyleSheet("color: #C62828;")
+        self._error.setWordWrap(True)
+        self._error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow("Horizontal:", self.x_combo)
-        form.addRow("Vertical:", self.y_combo)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"{source} has {len(names)} feature columns. The app fits and draws two of them.")
+        intro = QLabel(f"{source}: EM fits on every checked feature; the view above the canvas chooses "
+                       "which two are drawn.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        layout.addWidget(QLabel("Features:"))
+        layout.addWidget(self.features, 1)
+        form = QFormLayout()
+        form.addRow("True labels:", self.label_combo)
         layout.addLayout(form)
+        layout.addWidget(self._error)
         layout.addWidget(buttons)
 
     def columns(self) -> list[str]:
-        return [self.x_combo.currentText(), self.y_combo.currentText()]
+        items = (self.features.item(i) for i in range(self.features.count()))
+        return [item.text() for item in items if item.checkState() == Qt.CheckState.Checked]
+
+    def label(self) -> str | None:
+        text = self.label_combo.currentText()
+        return None if text == NO_LABEL else text
+
+    def _on_accepted(self) -> None:
+        if not self.columns() or self.label() in self.columns():
+            self._error.show()
+            return
+        self.accept()

@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit,
-    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSizePolicy, QSplitter, QStatusBar, QStyle, QTextEdit,
+    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSizePolicy, QSplitter, QStackedWidget, QStatusBar, QStyle, QTextEdit,
     QToolBar,
     QVBoxLayout, QWidget,
 )
@@ -41,11 +41,13 @@ from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
 from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
 from gmm_desktop.gui.history_bar import HistoryBar
 from gmm_desktop.gui.inspector import CanvasProbe, Inspector
+from gmm_desktop.gui.histogram_canvas import HistogramCanvas
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.settings_panel import SettingsPanel
 from gmm_desktop.gui.teaching import Teaching
+from gmm_desktop.gui.view_bar import ViewBar
 
 APP_NAME = "gmm-desktop"
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.npy *.npz);;All files (*)"
@@ -85,6 +87,8 @@ class MainWindow(QMainWindow):
         self.session = Session(self)
         self.undo_stack = QUndoStack(self)
         self.canvas = ScatterCanvas(self.session)
+        self.histogram = HistogramCanvas(self.session)  # the canvas of 1-D data
+        self.view_bar = ViewBar(self.session)
         self.loglik_plot = LogLikelihoodPlot(self.session)
         self.panel = SettingsPanel(self.session)
         self.banner = CollapseBanner(self.session)
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
         self._last_dir = str(self._store.value("paths/last_dir", str(Path.home())))
         self._model_path: str | None = None  # the model file last opened or saved (a starting folder)
         self._fit_file: _FitFile | None = None  # the file the fit on screen came from, if any
+        self._data_path: str | None = None  # the data file shown (File → Choose columns… reads it again)
         self._kmeanspp_seed = 0
         #: (start parameters or placed means, Start): how the starts the window made came about, newest last
         self._starts: list[tuple[object, Start]] = []
@@ -134,6 +139,9 @@ class MainWindow(QMainWindow):
         self.actionSkipInvalid = self._action("actionSkipInvalidRows", "Skip rows with invalid values",
                                               tip="Open data files leaving out rows with empty or non-numeric cells")
         self.actionSkipInvalid.setCheckable(True)
+        self.actionChooseColumns = self._action("actionChooseColumns", "C&hoose columns…",
+                                                self._on_choose_columns_triggered,
+                                                tip="Choose the feature columns to fit on and the label column")
         self.actionOpenModel = self._action("actionOpenModel", "Open &model…", self._on_open_model_triggered,
                                             ["Ctrl+Shift+O"], sp.SP_DirOpenIcon)
         self.actionSaveModel = self._action("actionSaveModel", "&Save model", self._on_save_model_triggered,
@@ -173,7 +181,7 @@ class MainWindow(QMainWindow):
     def _create_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
         menus = {
-            "&File": [self.actionOpenData, self.actionGenerateData, self.actionSkipInvalid, None,
+            "&File": [self.actionOpenData, self.actionGenerateData, self.actionChooseColumns, self.actionSkipInvalid, None,
                       self.actionOpenModel, self.actionSaveModel, self.actionSaveModelAs, None,
                       self.actionExportCanvas, self.actionExportPlot, None, self.actionQuit],
             "&Edit": [self.actionUndo, self.actionRedo, None, self.actionDeleteMean, self.actionClearMeans,
@@ -226,7 +234,11 @@ class MainWindow(QMainWindow):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(4)
         box.addWidget(self.banner)
-        box.addWidget(self.canvas, 1)
+        box.addWidget(self.view_bar)
+        self._canvases = QStackedWidget()
+        self._canvases.addWidget(self.canvas)
+        self._canvases.addWidget(self.histogram)
+        box.addWidget(self._canvases, 1)
         scroll = QScrollArea()
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -274,6 +286,12 @@ class MainWindow(QMainWindow):
         self.canvas.mean_added.connect(self._on_mean_added)
         self.canvas.mean_moved.connect(self._on_mean_moved)
         self.canvas.mean_removed.connect(self._on_mean_removed)
+        self.histogram.mean_added.connect(self._on_mean_added)
+        self.histogram.mean_moved.connect(self._on_mean_moved)
+        self.histogram.mean_removed.connect(self._on_mean_removed)
+        self.view_bar.view_requested.connect(self.set_view)
+        session.data_changed.connect(lambda d: self._canvases.setCurrentWidget(
+            self.histogram if d.n_features == 1 else self.canvas))
         self.panel.settings_changed.connect(self._on_em_settings_changed)
         self.panel.delay_changed.connect(session.controller.set_delay)
         self.panel.hard_labels_toggled.connect(self.canvas.set_hard_labels)
@@ -297,9 +315,14 @@ class MainWindow(QMainWindow):
         before the first iteration."""
         return self.session.snapshot
 
+    def set_view(self, x, y=None) -> None:
+        """Which features the canvas shows, by 0-based index, or ``set_view("pca")`` for the data's
+        first two principal axes; the fit stays on every feature. ValueError for a view the data lacks."""
+        self.session.set_view(x, y)
+
     @property
     def means(self) -> np.ndarray:
-        """The placed initial means, ndarray of shape (K, 2)."""
+        """The placed initial means, ndarray of shape (K, n_features)."""
         return self.session.means.copy()
 
     @property
@@ -325,26 +348,21 @@ class MainWindow(QMainWindow):
         Raises ParamsError (a ValueError) for values that cannot start a fit."""
         self.teaching.set_component(k, weight=weight, mean=mean, covariance=covariance)
 
-    def load_data(self, path, columns=None) -> bool:
-        """Open a data file; with more than two feature columns, ask which two (unless ``columns``).
+    def load_data(self, path, columns=None, label=None) -> bool:
+        """Open a data file and fit on its features: ``columns`` (names or 0-based indices), by default
+        every numeric column but the label; ``label``: the ground-truth column (default: one named
+        ``label``). File → Choose columns… asks for both.
 
         On error the message is shown and the data already loaded stays. Returns True on success.
         """
         drop = self.actionSkipInvalid.isChecked()
         try:
-            dataset = datasets.load_data(path, columns=columns, drop_invalid=drop)
-            if dataset.n_features > 2 and columns is None:
-                columns = self._choose_columns(dataset.all_feature_names or dataset.feature_names, dataset.source)
-                if columns is None:
-                    return False
-                dataset = datasets.load_data(path, columns=columns, drop_invalid=drop)
-            if dataset.n_features != 2:
-                raise DataError(f"{dataset.source}: choose exactly two feature columns to draw, "
-                                f"not {dataset.n_features}")
+            dataset = datasets.load_data(path, columns=columns, drop_invalid=drop, label=label)
         except DataError as exc:
             self._show_error("Could not open the data", str(exc))
             return False
         self._last_dir = str(Path(path).resolve().parent)
+        self._data_path = os.fspath(path)
         self._set_dataset(dataset)
         skipped = f"; skipped {dataset.n_dropped:,} rows with invalid values" if dataset.n_dropped else ""
         self.statusBar().showMessage(f"Opened {dataset.source}: {datasets.describe_columns(dataset)}{skipped}", 10000)
@@ -361,6 +379,7 @@ class MainWindow(QMainWindow):
         except DataError as exc:
             self._show_error("Could not generate the data", str(exc))
             return False
+        self._data_path = None
         self._set_dataset(dataset)
         if means is not None:
             self.undo_stack.push(MeansCommand(self.session, means, "suggested means"))
@@ -589,9 +608,27 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is replace
 
-    def _choose_columns(self, names: list[str], source: str) -> list[str] | None:
-        dialog = ColumnsDialog(names, source, self)
-        return dialog.columns() if dialog.exec() else None
+    def _choose_columns(self, names: list[str], labels: list[str], source: str) -> tuple[list[str], str | None] | None:
+        """Ask for the feature columns and the label column: ``(columns, label)``, or None if cancelled."""
+        dataset = self.session.dataset
+        label = next((n for n in labels if n.lower() == "label"), None)
+        dialog = ColumnsDialog(names, labels, source, self, chosen=dataset.feature_names, label=label)
+        return (dialog.columns(), dialog.label()) if dialog.exec() else None
+
+    def _on_choose_columns_triggered(self) -> None:
+        """Open the shown data file again with the features and the label the user picks."""
+        if self._data_path is None:
+            self._show_error("No data file", "Choose columns works on a data file: open one first (File → Open data).")
+            return
+        try:
+            names = datasets.feature_columns(self._data_path)
+            labels, _ = datasets.all_columns(self._data_path)
+        except DataError as exc:
+            self._show_error("Could not open the data", str(exc))
+            return
+        answer = self._choose_columns(names, labels, Path(self._data_path).name)
+        if answer is not None:
+            self.load_data(self._data_path, columns=answer[0], label=answer[1])
 
     def _confirm_discard(self) -> bool:
         """Ask about an unsaved fit before closing; True to go on closing."""
@@ -615,17 +652,11 @@ class MainWindow(QMainWindow):
     def _load_array(self, data) -> bool:
         try:
             X = check_data(data)
-            if X.shape[1] < 2:
-                raise DataError(f"the data need at least two feature columns, got shape {X.shape}")
             names = [f"col{j}" for j in range(X.shape[1])]
-            if X.shape[1] > 2:
-                chosen = self._choose_columns(names, "The array")
-                if chosen is None:
-                    return False
-                X, names = X[:, [names.index(c) for c in chosen]], chosen
         except DataError as exc:
             self._show_error("Could not use the data", str(exc))
             return False
+        self._data_path = None
         self._set_dataset(datasets.Dataset(np.ascontiguousarray(X), names, None, "array"))
         return True
 
@@ -709,12 +740,18 @@ class MainWindow(QMainWindow):
         session = self.session
         self.undo_stack.push(StateCommand(session, "change EM settings", lambda: session.set_settings(settings)))
 
-    def _on_mean_added(self, x: float, y: float) -> None:
-        self.undo_stack.push(MeansCommand(self.session, np.vstack([self.session.means, [x, y]]), "add mean"))
+    def _shown_point(self, x: float, y: float | None) -> tuple:
+        return (x,) if self.session.document.view.n_shown == 1 or y is None else (x, y)
 
-    def _on_mean_moved(self, k: int, x: float, y: float) -> None:
-        means = self.session.means.copy()
-        means[k] = (x, y)
+    def _on_mean_added(self, x: float, y: float | None = None) -> None:
+        """A click places a mean: the shown coordinates are the clicked ones, the hidden ones the mean of
+        the data points nearest the click in the shown plane (Document.mean_at)."""
+        mean = self.session.document.mean_at(*self._shown_point(x, y))
+        self.undo_stack.push(MeansCommand(self.session, np.vstack([self.session.means, mean]), "add mean"))
+
+    def _on_mean_moved(self, k: int, x: float, y: float | None = None) -> None:
+        """Dragging a mean moves only its shown coordinates."""
+        means = self.session.document.means_with_moved(k, *self._shown_point(x, y))
         self.undo_stack.push(MeansCommand(self.session, means, "move mean"))
 
     def _on_mean_removed(self, k: int) -> None:

@@ -347,6 +347,7 @@ class ScatterCanvas(pg.PlotWidget):
         session.means_changed.connect(self._on_means_changed)
         session.fit_changed.connect(self._on_fit_changed)
         session.state_changed.connect(self._on_state_changed)
+        session.view_changed.connect(self._on_view_changed)
         self.cloud.colors_drawn.connect(self._on_colors_drawn)
 
     def _setup_plot(self) -> None:
@@ -377,18 +378,38 @@ class ScatterCanvas(pg.PlotWidget):
         if self._placed_means.editable and self._session.dataset is not None:
             self.mean_added.emit(x, y)
 
+    @property
+    def view(self):
+        """The document's :class:`~gmm_desktop.document.View`: which 2-D picture of the data is drawn."""
+        return self._session.document.view
+
+    def _shown(self, X: np.ndarray) -> np.ndarray:
+        """Canvas coordinates of full-dimensional points (a 1-D view draws them on the line y = 0)."""
+        P = self.view.project_points(X)
+        return P if P.shape[1] == 2 else np.column_stack([P[:, 0], np.zeros(len(P))])
+
     def _on_data_changed(self, dataset) -> None:
         # The old fit's overlays go now, not at the next frame: the view is framed on the new data
         # below, and nothing of the old fit may be drawn (or framed) over it meanwhile.
         self._snapshot = None
         self._update_outlines()
-        self.cloud.set_points(dataset.X[:, :2])
+        self._on_view_changed()
+
+    def _on_view_changed(self, *_) -> None:
+        """New data or another view: points, means, outlines and truth drawn again in it."""
+        dataset = self._session.dataset
+        if dataset is None:
+            return
+        self.cloud.set_points(self._shown(dataset.X))
         self._drawn_resp = None
-        names = dataset.feature_names
+        names = self.view.axis_labels(dataset.feature_names) + [""]
         plot = self.getPlotItem()
         plot.setLabel("bottom", names[0], **palette.label_style())
         plot.setLabel("left", names[1], **palette.label_style())
+        self._placed_means.set_means(self._shown(self._session.means))
         self._update_truth()
+        self._update_points()
+        self._update_outlines()
         self.fit_view()
         self.viewport().update()  # one full repaint: no fragment of the old drawing survives
 
@@ -397,7 +418,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._view.autoRange(padding=VIEW_MARGIN, items=[self.cloud.extent_item])
 
     def _on_means_changed(self, means: np.ndarray) -> None:
-        self._placed_means.set_means(means[:, :2])
+        self._placed_means.set_means(self._shown(means))
         self._hint.setVisible(len(means) == 0 and self._session.dataset is not None)
 
     def _on_fit_changed(self, snapshot) -> None:
@@ -446,8 +467,12 @@ class ScatterCanvas(pg.PlotWidget):
             return
         k = snap.means.shape[0]
         strengths = fade_strengths(snap)
-        self.ellipses.set_outlines(ellipses_points(snap.means[:, :2], snap.covariances[:, :2, :2], SIGMAS), strengths)
-        shown = snap.means[:, :2] if snap.iteration > 0 else np.empty((0, 2))  # iteration 0: the x marks
+        means, covs = self._shown(snap.means), self.view.project_covariances(snap.covariances)
+        if self.view.n_shown == 2:  # the exact projections of the full-dimensional components
+            self.ellipses.set_outlines(ellipses_points(means, covs, SIGMAS), strengths)
+        else:
+            self.ellipses.set_outlines(np.empty((0, len(SIGMAS), 0, 2)))
+        shown = means if snap.iteration > 0 else np.empty((0, 2))  # iteration 0: the x marks
         fg = QColor(palette.FOREGROUND)  # a faint component's mean has a faint outline too
         pens = [pg.mkPen(fg if strengths is None else _faded(fg, float(strengths[j])), width=1.5)
                 for j in range(len(shown))]
@@ -467,7 +492,9 @@ class ScatterCanvas(pg.PlotWidget):
         if (not self._show_truth or dataset is None or dataset.labels is None
                 or len(np.unique(dataset.labels)) > _MAX_TRUE_CLUSTERS):
             return
-        means, covs = _label_moments(dataset.X[:, :2], dataset.labels)
+        if self.view.n_shown != 2:
+            return
+        means, covs = _label_moments(self._shown(dataset.X), dataset.labels)
         if len(means) == 0:
             return
         pen = self._truth_sample.opts["pen"]

@@ -183,10 +183,10 @@ def write_csv(dataset: Dataset, path) -> None:
     """
     X = np.asarray(dataset.X, dtype=np.float64)
     names = [str(n) for n in dataset.feature_names]
-    if X.ndim != 2 or X.shape[1] != len(names) or X.shape[1] < 2 or X.shape[0] < 1:
+    if X.ndim != 2 or X.shape[1] != len(names) or X.shape[1] < 1 or X.shape[0] < 1:
         raise DataError(
             f"cannot write data of shape {X.shape} with {len(names)} feature names: a data file "
-            f"needs at least one row and two feature columns"
+            f"needs at least one row and one feature column"
         )
     if not np.all(np.isfinite(X)):
         raise DataError("cannot write data with NaN or infinite values: remove those rows first")
@@ -234,7 +234,7 @@ def data_sha256(X) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_data(path, columns=None, drop_invalid: bool = False) -> Dataset:
+def load_data(path, columns=None, drop_invalid: bool = False, label=None) -> Dataset:
     """Read a data file (``.csv``, ``.tsv``, ``.txt``, ``.npy``, ``.npz``).
 
     Parameters
@@ -247,6 +247,9 @@ def load_data(path, columns=None, drop_invalid: bool = False) -> Dataset:
     drop_invalid : bool
         Leave out rows whose feature cells are empty, not numbers, NaN or infinite, instead of
         refusing the file (``Dataset.n_dropped`` counts them).
+    label : str or int, optional
+        The ground-truth column (by header name or 0-based index) of a text file, instead of the
+        column named ``label``: iris's ``species``, say. It is then not a feature.
 
     Returns
     -------
@@ -260,13 +263,15 @@ def load_data(path, columns=None, drop_invalid: bool = False) -> Dataset:
     """
     path, name, ext = _check_path(path)
     try:
-        return _load(path, name, ext, columns, drop_invalid)
+        return _load(path, name, ext, columns, drop_invalid, label)
     except MemoryError:
         raise DataError(f"{name} is too large to load into memory: use fewer rows") from None
 
 
-def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Dataset:
+def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool, label=None) -> Dataset:
     if ext in ARRAY_EXTENSIONS:
+        if label is not None:
+            raise DataError(f"{name}: an array file has no label column: give the label in a CSV file")
         arr, where = _read_array(path, name, ext)
         names = [f"col{j}" for j in range(arr.shape[1])]
         selected = _select_columns(columns, names, list(range(len(names))), name)
@@ -292,7 +297,10 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Datas
 
     table = _read_text_table(path, name)
     default = table.numeric
-    if columns is None and len(default) < 2:
+    if label is not None:
+        table.label_col = _select_columns([label], table.names, [], name, what="label column")[0]
+        default = [j for j in default if j != table.label_col]
+    if columns is None and len(default) < 1:
         raise DataError(_too_few_numeric_message(table))
     selected = _select_columns(columns, table.names, default, name)
     if table.label_is_text and table.label_col in selected:
@@ -301,6 +309,9 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Datas
             f"(ground truth), never a feature; choose columns of numbers "
             f"({', '.join(repr(table.names[j]) for j in table.numeric)})"
         )
+    if label is not None and table.label_col in selected:
+        raise DataError(f"{name}: column {table.names[table.label_col]!r} is chosen both as a feature and as "
+                        f"the label: choose it once")
     label_col = table.label_col if table.label_col not in selected else None
     X, text_bad = _convert_columns(table, selected)
     bad = text_bad | ~np.isfinite(X)
@@ -340,7 +351,7 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool) -> Datas
         feature_names=[table.names[j] for j in selected],
         labels=labels,
         source=name,
-        all_feature_names=[table.names[j] for j in table.numeric],
+        all_feature_names=[table.names[j] for j in table.numeric if j != table.label_col],
         label_names=label_names,
         n_dropped=n_dropped,
         label_name=None if label_col is None else table.names[label_col],
@@ -358,6 +369,15 @@ def feature_columns(path) -> list[str]:
         return [f"col{j}" for j in range(_read_array(path, name, ext)[0].shape[1])]
     table = _read_text_table(path, name)
     return [table.names[j] for j in table.numeric]
+
+
+def all_columns(path) -> tuple[list[str], str | None]:
+    """Every column of a data file (the candidates for the label) and the default label column's name."""
+    path, name, ext = _check_path(path)
+    if ext in ARRAY_EXTENSIONS:
+        return [f"col{j}" for j in range(_read_array(path, name, ext)[0].shape[1])], None
+    table = _read_text_table(path, name)
+    return list(table.names), None if table.label_col is None else table.names[table.label_col]
 
 
 def _check_path(path) -> tuple[Path, str, str]:
@@ -537,11 +557,6 @@ def _read_text_table(path: Path, name: str) -> _TextTable:
         delimiter = None
     first = [c.strip() for c in _split(sample[0], delimiter)]
     n_cols = len(first)
-    if n_cols < 2:
-        raise DataError(
-            f"{name} has only one column: a data file needs at least two feature columns, "
-            f"separated by commas, tabs, semicolons or spaces"
-        )
     text_cells = [not _is_number(c) for c in first]
     if not any(text_cells):
         has_header = False
@@ -605,9 +620,7 @@ def _read_text_table(path: Path, name: str) -> _TextTable:
 def _too_few_numeric_message(table: _TextTable) -> str:
     numeric, label = table.numeric, table.label_col
     text = sorted(set(range(len(table.names))) - set(numeric) - {label})
-    msg = f"{table.name} has {'no' if not numeric else 'only one'} column of numbers"
-    if numeric:
-        msg += f" ({table.describe(numeric[0])})"
+    msg = f"{table.name} has no column of numbers"
     if text:
         shown = [
             f"{table.describe(j)} ({_show(table.cell(0, j).strip())} on line {table.lines[0]})"
@@ -617,7 +630,7 @@ def _too_few_numeric_message(table: _TextTable) -> str:
         msg += f"; {', '.join(shown)}{more} hold{'s' if len(text) == 1 else ''} no numbers"
     if label is not None:
         msg += f"; {table.describe(label)} is the ground-truth label, not a feature"
-    msg += ": a data file needs at least two feature columns of numbers"
+    msg += ": a data file needs at least one feature column of numbers"
     if any(re.fullmatch(r"\s*[+-]?\d+,\d+\s*", table.cell(0, j)) for j in text):
         msg += " (decimal commas are not read: write 1.5, not 1,5)"
     return msg
@@ -666,7 +679,8 @@ def _parse_labels(cells: list[str]) -> tuple[np.ndarray, list[str] | None]:
     return labels.astype(np.int64).reshape(-1), [str(n) for n in names]
 
 
-def _select_columns(columns, names: list[str], default: list[int], file_name: str) -> list[int]:
+def _select_columns(columns, names: list[str], default: list[int], file_name: str,
+                    what: str = "column") -> list[int]:
     """Indices (into ``names``) of the chosen feature columns.
 
     ``columns`` holds header names (exact, else case-insensitive when unambiguous) or 0-based
@@ -694,18 +708,15 @@ def _select_columns(columns, names: list[str], default: list[int], file_name: st
             if j is None:
                 shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
                 raise DataError(
-                    f"{file_name} has no column {c!r}: choose among {shown} (by name, or by "
+                    f"{file_name} has no {what} {c!r}: choose among {shown} (by name, or by "
                     f"0-based index 0 to {len(names) - 1})"
                 )
             if j in chosen:
                 raise DataError(f"{file_name}: column {names[j]!r} is chosen twice: choose it once")
             selected.append(j)
             chosen.add(j)
-    if len(selected) < 2:
-        raise DataError(
-            f"{file_name}: {len(selected)} feature column{_s(len(selected))} chosen; "
-            f"choose at least two"
-        )
+    if len(selected) < 1 and what == "column":
+        raise DataError(f"{file_name}: no feature column chosen; choose at least one")
     return selected
 
 
@@ -784,10 +795,10 @@ def _read_npy(fh, what: str, size: int) -> np.ndarray:
             f"{what} holds a {len(shape)}-D array of shape {shape}; the data must be 2-D, of shape "
             f"(n_samples, n_features): reshape it, e.g. X.reshape(-1, 2), before saving"
         )
-    if shape[0] < 1 or shape[1] < 2:
+    if shape[0] < 1 or shape[1] < 1:
         raise DataError(
-            f"{what} has shape {shape}: the data needs at least one row and at least two "
-            f"feature columns"
+            f"{what} has shape {shape}: the data needs at least one row and at least one "
+            f"feature column"
         )
     nbytes = shape[0] * shape[1] * dtype.itemsize
     if nbytes > min(size, MAX_ARRAY_BYTES):

@@ -264,3 +264,22 @@ def test_fit_records_the_start_it_made(data_csv, tmp_path, capsys, argv, init, s
     assert code == 0, err
     settings = load_model(model).settings
     assert (settings["init"], settings["seed"], settings["max_iter"]) == (init, seed, 3)
+
+
+def test_fit_and_select_accept_a_one_feature_file(tmp_path, capsys):
+    """Old Faithful's eruption times alone: two components, around 2 and 4.3 minutes."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(2.0, 0.25, 100), rng.normal(4.3, 0.4, 170)])
+    path = tmp_path / "eruptions.csv"
+    path.write_text("eruptions\n" + "\n".join(map(repr, x.tolist())) + "\n")
+    out = tmp_path / "model.json"
+    code, stdout, err = run(capsys, "fit", path, "--means", "1.5;5", "-o", out)
+    assert code == 0, err
+    model = load_model(out)
+    assert model.params.means.shape == (2, 1) and model.feature_names == ["eruptions"]
+    np.testing.assert_allclose(np.sort(model.params.means[:, 0]), [2.0, 4.3], atol=0.1)
+    code, _, err = run(capsys, "select", path, "--k-max", "4", "-o", tmp_path / "best.json")
+    assert code == 0, err
+    assert load_model(tmp_path / "best.json").params.n_components == 2
+    code, _, err = run(capsys, "fit", path, "--means", "1,2;3,4", "-o", tmp_path / "bad.json")
+    assert code == 2 and err.startswith("error:") and "the data has 1 features" in err

@@ -94,8 +94,8 @@ class Stress:
         self.iterations_seen = 0
         self.counts: dict[str, int] = {}
         self.ways_back: dict[str, int] = {}  # actions that lost a converged fit, brought back by Undo
-        self.columns_answer = ["a", "c"]  # what the (replaced) column chooser answers
-        monkeypatch.setattr(type(window), "_choose_columns", lambda _self, names, source: self.columns_answer)
+        self.columns_answer = (["a", "c"], None)  # what the (replaced) column chooser answers
+        monkeypatch.setattr(type(window), "_choose_columns", lambda _self, names, labels, source: self.columns_answer)
         monkeypatch.setattr(type(window), "_show_warning",  # read and dismissed (as errors are, in conftest)
                             lambda _self, title, text: setattr(_self, "last_warning", text))
         self.controller = window.session.controller
@@ -174,6 +174,10 @@ class Stress:
             shown = "; ".join(f"{t.__name__}: {v}" for t, v, _ in self.exceptions) or "; ".join(self.problems)
             pytest.fail(f"seed {self.seed}, after {len(self.log)} actions (last: {self.log[-12:]}): {shown}")
 
+    def shown(self, means):
+        """Canvas coordinates of full-dimensional means (the wide file has three features)."""
+        return self.window.session.document.view.project_points(means)
+
     # ------------------------------------------------------------------ invariants
     def check(self) -> None:
         win, session = self.window, self.window.session
@@ -181,7 +185,7 @@ class Stress:
         k = len(win.means)
         self.states_seen.add(state)
         self.expect(state in (IDLE, PAUSED, RUNNING, DONE), f"unknown state {state!r}")
-        self.expect(session.means.shape == (k, 2), f"means of shape {session.means.shape}")
+        self.expect(session.means.shape == (k, session.dataset.n_features), f"means of shape {session.means.shape}")
         label = win.panel._k_label.text()
         self.expect(label.split()[0] == str(k), f"panel says K {label!r}, {k} means placed")
         if not k:
@@ -269,7 +273,7 @@ class Stress:
         """Pixels from ``point`` to the nearest placed or fitted mean (those take clicks themselves)."""
         win = self.window
         fits = (win.session.shown, win.snapshot, getattr(win.canvas, "_snapshot", None))  # the drawn one may lag
-        means = np.vstack([win.means] + [snap.means[:, :2] for snap in fits if snap is not None])
+        means = np.vstack([self.shown(win.means)] + [self.shown(snap.means) for snap in fits if snap is not None])
         if len(means) == 0:
             return np.inf
         pixels = [canvas_point(win, x, y) for x, y in means]
@@ -390,7 +394,8 @@ class Stress:
                                                       f"not {before + 1}")
             if len(win.means) == before + 1:
                 pixel = max(win.canvas.getPlotItem().vb.viewPixelSize())
-                self.expect(np.allclose(win.means[-1], [x, y], atol=2 * pixel), "the mean is not where clicked")
+                self.expect(np.allclose(self.shown(win.means)[-1], [x, y], atol=2 * pixel),
+                            "the mean is not where clicked")
 
     def _unchanged_fit(self, what: str, before: tuple) -> None:
         win = self.window
@@ -429,7 +434,7 @@ class Stress:
         """Press on a placed mean (or on empty canvas: that pans), move, release."""
         win = self.window
         viewport, scene, view = win.canvas.viewport(), win.canvas.scene(), win.canvas.getPlotItem().vb
-        means = win.means
+        means = self.shown(win.means)
         k = self.rng.randrange(len(means)) if len(means) else None
         start_xy, end_xy = (means[k] if k is not None else self._random_point()), self._random_point()
         for _ in range(3):
@@ -462,15 +467,15 @@ class Stress:
         if (view.viewRange(), view.sceneBoundingRect()) != geometry:
             return  # a frame showed or hid the banner mid-drag: the canvas was resized under the mouse
         pixel = max(view.viewPixelSize())
-        self.expect(np.allclose(win.means[k], end_xy, atol=3 * pixel),
-                    f"dragged mean {k} from {means[k]} is at {win.means[k]}, not {end_xy} "
+        self.expect(np.allclose(self.shown(win.means)[k], end_xy, atol=3 * pixel),
+                    f"dragged mean {k} from {means[k]} is at {self.shown(win.means)[k]}, not {end_xy} "
                     f"(the drag went to {dragged_by}, state {win.session.state})")
 
     def drag_with_key(self) -> None:
         """A key pressed in the middle of a drag (Space, Reset, Step), then the drag goes on."""
         win = self.window
         viewport = win.canvas.viewport()
-        means = win.means
+        means = self.shown(win.means)
         start_xy = means[self.rng.randrange(len(means))] if len(means) else self._random_point()
         start, end = canvas_point(win, *start_xy), canvas_point(win, *self._random_point())
         self._move_mouse(start + QPoint(4, 3))
@@ -521,13 +526,15 @@ class Stress:
             self.expect(len(self.errors) == n_errors + 1 and self.errors[-1][0] == "Could not open the data",
                         f"no error shown for {path.name}")
         elif roll < 0.6:
-            self.columns_answer = None if self.rng.random() < 0.3 else ["a", "c"]  # cancelled, or two columns
-            ok = win.load_data(self.files["wide"])
-            self.expect(ok == (self.columns_answer is not None), "the column choice was not followed")
-            if ok:
+            self.expect(win.load_data(self.files["wide"]), f"the wide file was refused: {win.last_error}")
+            self.expect(win.session.dataset.feature_names == ["a", "b", "c"], "not every feature was loaded")
+            wide = win.session.dataset
+            self.columns_answer = None if self.rng.random() < 0.3 else (["a", "c"], None)  # cancelled, or two
+            win.actionChooseColumns.trigger()
+            if self.columns_answer is not None:
                 self.expect(win.session.dataset.feature_names == ["a", "c"], "the chosen columns were not used")
             else:
-                self.expect(win.session.dataset is old, "cancelling the column choice replaced the data")
+                self.expect(win.session.dataset is wide, "cancelling the column choice replaced the data")
         else:
             path = self.rng.choice(self.files["good"])
             self.expect(win.load_data(path), f"{path.name} was refused: {win.last_error}")

@@ -278,7 +278,7 @@ def test_open_a_broken_model_shows_the_error(window, errors, tmp_path):
 @pytest.mark.parametrize("content, expected", [
     ("x,y\n1,2\n3,oops\n", "line 3"),
     ("x,y\n1,2\n3,nan\n", "line 3"),
-    ("value\n1\n2\n", "one column"),
+    ("name\nal\nbo\n", "no column of numbers"),
     ("", "empty"),
 ])
 def test_bad_data_shows_the_error_and_keeps_the_old_data(window, errors, tmp_path, content, expected):
@@ -304,15 +304,18 @@ def test_skip_invalid_rows_option(window, errors, tmp_path):
     assert window.session.dataset.n_samples == 3
 
 
-def test_a_file_with_more_columns_asks_for_two(window, monkeypatch, tmp_path):
+def test_a_wide_file_fits_on_every_feature_and_the_chooser_picks_features_and_label(window, monkeypatch, tmp_path):
     path = tmp_path / "wide.csv"
-    path.write_text("a,b,c,label\n" + "".join(f"{i},{i * i % 7},{-i},{i % 2}\n" for i in range(20)))
-    asked = []
-    monkeypatch.setattr(type(window), "_choose_columns", lambda self, names, source: asked.append(names) or ["a", "c"])
+    path.write_text("a,b,c,kind,label\n" + "".join(f"{i},{i * i % 7},{-i},{'pq'[i % 2]},{i % 2}\n" for i in range(20)))
     assert window.load_data(path)
-    assert asked == [["a", "b", "c"]]
+    assert window.session.dataset.feature_names == ["a", "b", "c"]
+    asked = []
+    monkeypatch.setattr(type(window), "_choose_columns",
+                        lambda self, names, labels, source: asked.append((names, labels)) or (["a", "c"], "kind"))
+    window.actionChooseColumns.trigger()
+    assert asked == [(["a", "b", "c"], ["a", "b", "c", "kind", "label"])]
     assert window.session.dataset.feature_names == ["a", "c"]
-    assert window.session.dataset.labels is not None
+    assert window.session.dataset.labels.tolist() == [i % 2 for i in range(20)]  # 'p' -> 0, 'q' -> 1
 
 
 def test_array_data_and_bad_array(make_window, errors):

@@ -348,8 +348,6 @@ def test_unknown_extension(tmp_path):
         ("comments.csv", "# nothing\n# here\n", ["comments.csv has no data rows, only comments"]),
         ("header.csv", "x,y\n", ["header.csv has a header row but no data rows"]),
         ("header2.csv", "# c\nx,y\n\n", ["header2.csv has a header row but no data rows"]),
-        ("one.csv", "x\n1\n2\n", ["one.csv has only one column", "at least two feature columns"]),
-        ("one_nohdr.txt", "1\n2\n", ["one_nohdr.txt has only one column"]),
         (
             "ragged.csv",
             "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12,13\n",
@@ -410,15 +408,15 @@ def test_unknown_extension(tmp_path):
         ),
         (
             "alltext.csv",
-            "name,x\nal,1\nbo,2\n",
+            "name,town\nal,rome\nbo,oslo\n",
             [
-                "alltext.csv has only one column of numbers (column 'x')",
-                "column 'name' is the ground-truth label, not a feature",
+                "alltext.csv has no column of numbers",
+                "column 'name' ('al' on line 2), column 'town' ('rome' on line 2) hold no numbers",
             ],
         ),
         (
             "labelonly.csv",
-            "x,label\n1,0\n2,1\n",
+            "name,label\nal,0\nbo,1\n",
             ["column 'label' is the ground-truth label, not a feature"],
         ),
         ("dup.csv", "x,x\n1,2\n", ["dup.csv: the header names two columns 'x' (columns 1 and 2)"]),
@@ -469,7 +467,7 @@ def test_unknown_columns_and_bad_choices(tmp_path):
         columns=["x", "w"],
     )
     refused(path, "has no column 3", columns=["x", 3])
-    refused(path, "c.csv: 1 feature column chosen; choose at least two", columns=["x"])
+    refused(path, "c.csv: no feature column chosen; choose at least one", columns=[])
     refused(path, "column 'x' is chosen twice", columns=["x", 0])
     path = write(tmp_path, "n.csv", "name,x,y\nal,1,2\n")
     refused(
@@ -496,7 +494,7 @@ def test_drop_invalid_does_not_hide_ragged_rows(tmp_path):
     [
         (np.arange(6.0), ["holds a 1-D array of shape (6,)", "must be 2-D", "reshape"]),
         (np.zeros((2, 2, 2)), ["holds a 3-D array of shape (2, 2, 2)"]),
-        (np.zeros((3, 1)), ["has shape (3, 1)", "at least two feature columns"]),
+        (np.zeros((3, 0)), ["has shape (3, 0)", "at least one feature column"]),
         (np.zeros((0, 2)), ["has shape (0, 2)", "at least one row"]),
         (
             np.zeros((2, 2), dtype=complex),
@@ -589,3 +587,27 @@ def test_path_argument_errors(tmp_path):
     refused("bad\x00name.csv", "cannot open data file")
     with pytest.raises(DataError, match="is not a file path"):
         load_data(12.5)
+
+
+def test_one_feature_files_load(tmp_path):
+    """1-D data is data: one column, with or without header, and a (n, 1) array."""
+    ds = load_data(write(tmp_path, "one.csv", "eruptions\n3.6\n1.8\n3.3\n"))
+    assert ds.X.shape == (3, 1) and ds.feature_names == ["eruptions"]
+    assert load_data(write(tmp_path, "one.txt", "1\n2\n")).X.tolist() == [[1.0], [2.0]]
+    ds = load_data(write(tmp_path, "lab.csv", "x,label\n1,0\n2,1\n"))
+    assert ds.X.shape == (2, 1) and ds.labels.tolist() == [0, 1]
+    np.save(tmp_path / "one.npy", np.arange(4.0).reshape(4, 1))
+    assert load_data(tmp_path / "one.npy").X.shape == (4, 1)
+    assert load_data(write(tmp_path, "c.csv", "x,y,z\n1,2,3\n"), columns=["y"]).X.tolist() == [[2.0]]
+
+
+def test_label_column_by_name(tmp_path):
+    """``label=`` makes a text column (iris's species) the ground truth, not a feature."""
+    path = write(tmp_path, "iris.csv", "a,b,species\n1,2,setosa\n3,4,virginica\n5,6,setosa\n")
+    ds = load_data(path, label="species")
+    assert ds.feature_names == ["a", "b"] and ds.all_feature_names == ["a", "b"]
+    assert ds.labels.tolist() == [0, 1, 0] and ds.label_names == ["setosa", "virginica"]
+    ds = load_data(path, label="b")  # a numeric column can be the label too
+    assert ds.feature_names == ["a"] and ds.labels.tolist() == [2, 4, 6]
+    refused(path, "iris.csv has no label column 'kind'", label="kind")
+    refused(path, "chosen both as a feature and as the label", label="a", columns=["a", "b"])

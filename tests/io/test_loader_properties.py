@@ -41,7 +41,7 @@ def check_loaded(path: Path, **kwargs) -> None:
         return
     assert isinstance(ds, Dataset)
     assert isinstance(ds.X, np.ndarray) and ds.X.dtype == np.float64 and ds.X.ndim == 2
-    assert ds.X.shape[0] >= 1 and ds.X.shape[1] >= 2
+    assert ds.X.shape[0] >= 1 and ds.X.shape[1] >= 1
     assert ds.X.flags.c_contiguous and np.all(np.isfinite(ds.X))
     assert len(ds.feature_names) == ds.X.shape[1]
     if ds.labels is not None:
