@@ -299,6 +299,7 @@ def _load(path: Path, name: str, ext: str, columns, drop_invalid: bool, label=No
     default = table.numeric
     if label is not None:
         table.label_col = _select_columns([label], table.names, [], name, what="label column")[0]
+        table.label_is_text = False  # the user's choice, whatever it holds
         default = [j for j in default if j != table.label_col]
     if columns is None and len(default) < 1:
         raise DataError(_too_few_numeric_message(table))
