@@ -9,6 +9,10 @@ BLAS and threads; the machines are shared and noisy, so read the ratios, not the
 
     python benchmarks/bench_em.py                # the full grid (a few minutes)
     python benchmarks/bench_em.py --quick        # N = 10k and 100k only
+    python benchmarks/bench_em.py --width        # only the width grid: D = 2, 5, 16, 32 at N = 10k, 100k
+
+With more than ``core.fast.MAX_FAST_FEATURES`` features the fitter takes the direct path (no
+quadratic features), so D = 16 and 32 measure that path.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from gmm_desktop.core.em import EMFitter
 from gmm_desktop.core.params import GMMParams, compact_from_full
 
 
-def make_problem(n, k, ctype, seed=0):
+def make_problem(n, k, ctype, seed=0, d=2):
     rng = np.random.default_rng(seed)
-    centers = rng.uniform(-20, 20, size=(k, 2))
-    X = centers[rng.integers(0, k, size=n)] + rng.normal(size=(n, 2))
+    centers = rng.uniform(-20, 20, size=(k, d))
+    X = centers[rng.integers(0, k, size=n)] + rng.normal(size=(n, d))
     means = X[rng.choice(n, k, replace=False)]
-    full = np.broadcast_to(np.cov(X.T), (k, 2, 2))
+    full = np.broadcast_to(np.cov(X.T), (k, d, d))
     return X, GMMParams(np.full(k, 1.0 / k), means, compact_from_full(full, ctype), ctype)
 
 
@@ -80,21 +84,23 @@ def peak_mb(fn, X, p0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip N = 1M")
+    ap.add_argument("--width", action="store_true", help="only the width grid (D = 2, 5, 16, 32)")
     args = ap.parse_args()
-    ns = [10_000, 100_000] + ([] if args.quick else [1_000_000])
-    print(f"{'N':>9} {'K':>3} {'cov':>5} | {'ours ms/it':>10} {'sklearn ms/it':>13} {'speed-up':>8} | "
+    ns = [10_000, 100_000] + ([] if args.quick or args.width else [1_000_000])
+    print(f"{'N':>9} {'D':>3} {'K':>3} {'cov':>5} | {'ours ms/it':>10} {'sklearn ms/it':>13} {'speed-up':>8} | "
           f"{'ours MB':>8} {'sklearn MB':>10} {'mem ratio':>9}")
-    for n in ns:
-        for k in (4, 16):
-            for ctype in ("full", "diag"):
-                X, p0 = make_problem(n, k, ctype)
-                m1, m2 = (2, 12) if n <= 100_000 else (1, 4)
-                reps = 3 if n <= 100_000 else 2
-                t_ours = ours_per_step(X, p0, 15 if n <= 100_000 else 7)
-                t_sk = per_iteration(sklearn, X, p0, m1, m2, reps)
-                mem_ours, mem_sk = peak_mb(ours, X, p0), peak_mb(sklearn, X, p0)
-                print(f"{n:>9} {k:>3} {ctype:>5} | {t_ours * 1e3:>10.2f} {t_sk * 1e3:>13.2f} {t_sk / t_ours:>7.1f}x | "
-                      f"{mem_ours:>8.0f} {mem_sk:>10.0f} {mem_sk / mem_ours:>8.1f}x", flush=True)
+    grid = [] if args.width else [(n, 2, k, c) for n in ns for k in (4, 16) for c in ("full", "diag")]
+    grid += [(n, d, 4, c) for n in (10_000, 100_000) for d in (2, 5, 16, 32) for c in ("full", "diag")
+             if args.width or d != 2]
+    for n, d, k, ctype in grid:
+        X, p0 = make_problem(n, k, ctype, d=d)
+        m1, m2 = (2, 12) if n <= 100_000 else (1, 4)
+        reps = 3 if n <= 100_000 else 2
+        t_ours = ours_per_step(X, p0, 15 if n <= 100_000 else 7)
+        t_sk = per_iteration(sklearn, X, p0, m1, m2, reps)
+        mem_ours, mem_sk = peak_mb(ours, X, p0), peak_mb(sklearn, X, p0)
+        print(f"{n:>9} {d:>3} {k:>3} {ctype:>5} | {t_ours * 1e3:>10.2f} {t_sk * 1e3:>13.2f} {t_sk / t_ours:>7.1f}x | "
+              f"{mem_ours:>8.0f} {mem_sk:>10.0f} {mem_sk / mem_ours:>8.1f}x", flush=True)
 
 
 if __name__ == "__main__":

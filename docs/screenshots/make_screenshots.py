@@ -2,6 +2,7 @@
 
     python docs/screenshots/make_screenshots.py            # midfit.png, converged.png, million.png, vb_*.png
     python docs/screenshots/make_screenshots.py vb         # only docs/bayesian.md's vb_*.png
+    python docs/screenshots/make_screenshots.py width      # iris_petals.png, faithful_1d.png only
 
 Each shot is a fresh 1280 x 800 main window driven through its public actions; Find K's shot
 (find_k.png) is not made here.
@@ -18,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp())  # never touch the user's settings
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 
 from gmm_desktop.app import create_main_window  # noqa: E402
 from gmm_desktop.io.generator import generate  # noqa: E402
@@ -86,6 +87,39 @@ def vb_sequence() -> None:
     wait(300)
     shoot(window, "vb_converged.png")
     print("converged at iteration", window.snapshot.iteration, "pruned", window.snapshot.pruned)
+
+
+def run_to_convergence(window) -> None:
+    window.panel.delay_slider.setValue(0)
+    window.actionRun.trigger()
+    while window.session.state == "running" or not window.snapshot.converged:
+        wait(50)
+    wait(400)
+
+
+def width_shots() -> None:
+    """Iris (4 features) in the petal view with the scatter matrix; Old Faithful's eruptions in 1-D."""
+    window = window_on()
+    window.resize(1500, 860)
+    window.open_example("iris")
+    window.set_view(2, 3)  # petal length against petal width
+    doc = window.session.document
+    window.session.set_means([doc.mean_at(*shown) for shown in ((1.5, 0.3), (4.3, 1.3), (5.8, 2.1))])  # 3 clicks
+    wait(300)
+    run_to_convergence(window)
+    window.panel.truth_check.setChecked(True)
+    window.scatter_matrix.show()
+    window.resizeDocks([window.scatter_matrix], [620], Qt.Orientation.Horizontal)
+    wait(600)
+    shoot(window, "iris_petals.png")
+    window.close()
+
+    window = window_on()
+    window.load_data(str(HERE.parents[1] / "resources" / "faithful.csv"), columns=["eruptions"])
+    window.session.set_means([[1.5], [5.0]])
+    wait(300)
+    run_to_convergence(window)
+    shoot(window, "faithful_1d.png")
     window.close()
 
 
@@ -93,6 +127,10 @@ def main() -> None:
     if sys.argv[1:] == ["vb"]:
         vb_sequence()
         return
+    if sys.argv[1:] == ["width"]:
+        width_shots()
+        return
+    width_shots()
     window = window_on()  # the demo data set
     window.session.set_means(DEMO_START)
     wait(300)

@@ -26,11 +26,10 @@ _BAND_ALPHA = (150, 80, 35)
 
 
 def histogram_bins(x: np.ndarray) -> np.ndarray:
-    """Bin edges: NumPy's 'auto' rule (Freedman–Diaconis or Sturges), at most MAX_BINS bins."""
-    edges = np.histogram_bin_edges(x, bins="auto")
-    if len(edges) - 1 > MAX_BINS:
-        edges = np.histogram_bin_edges(x, bins=MAX_BINS)
-    return edges
+    """Bin edges: NumPy's 'auto' rule (Freedman–Diaconis or Sturges), but at least 1.5 sqrt(n) bins
+    (the rules smooth away the shape of a few hundred points) and at most MAX_BINS."""
+    n_auto = len(np.histogram_bin_edges(x, bins="auto")) - 1
+    return np.histogram_bin_edges(x, bins=int(min(MAX_BINS, max(n_auto, np.ceil(1.5 * np.sqrt(len(x)))))))
 
 
 class _AxisMeans(_MeansItem):
@@ -63,6 +62,7 @@ class HistogramCanvas(pg.PlotWidget):
         plot = self.getPlotItem()
         palette.style_plot(plot)
         plot.setLabel("left", "density", **palette.label_style())
+        plot.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0, fillOutline=True,
                                     brush=pg.mkBrush(170, 170, 170, 150), pen=pg.mkPen("#8C8C8C", width=1))
         self.mixture_curve = pg.PlotDataItem(pen=pg.mkPen(palette.FOREGROUND, width=2.6))
@@ -134,7 +134,7 @@ class HistogramCanvas(pg.PlotWidget):
         self.getPlotItem().setLabel("bottom", dataset.feature_names[0], **palette.label_style())
         self._snapshot = None
         self._draw_fit()
-        self._view.setRange(xRange=(lo - pad, hi + pad), yRange=(-self._band_height * 2.5, counts.max() * 1.1),
+        self._view.setRange(xRange=(lo - pad, hi + pad), yRange=(-self._band_height * 2.5, counts.max() * 1.3),
                             padding=0.02)
 
     def _on_means_changed(self, means) -> None:

@@ -39,11 +39,13 @@ from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
 from gmm_desktop.gui.export import export_plot
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
 from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
+from gmm_desktop.gui.examples_menu import ask_skip_invalid, build_examples_menu, open_example
 from gmm_desktop.gui.history_bar import HistoryBar
 from gmm_desktop.gui.inspector import CanvasProbe, Inspector
 from gmm_desktop.gui.histogram_canvas import HistogramCanvas
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
+from gmm_desktop.gui.scatter_matrix import MarginalsPanel, ScatterMatrixDock
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.settings_panel import SettingsPanel
 from gmm_desktop.gui.teaching import Teaching
@@ -195,6 +197,9 @@ class MainWindow(QMainWindow):
                     menu.addSeparator()
                 else:
                     menu.addAction(action)
+            if title == "&File":
+                self.menuExamples = build_examples_menu(self, menu, before=self.actionChooseColumns)
+        self._create_docks(bar.addMenu("&View"))
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolBar")
         toolbar.setMovable(False)
@@ -214,6 +219,18 @@ class MainWindow(QMainWindow):
         em_menu.addSeparator()
         em_menu.addAction(self.actionFindK)
         toolbar.insertAction(toolbar.actions()[toolbar.actions().index(self.actionReset) + 1], self.actionFindK)
+
+    def _create_docks(self, menu) -> None:
+        """The scatter matrix and the marginals (hidden until asked for, View menu)."""
+        self.scatter_matrix = ScatterMatrixDock(self.session, self)
+        self.marginals = MarginalsPanel(self.session, self)
+        for dock, name in ((self.scatter_matrix, "actionScatterMatrix"), (self.marginals, "actionMarginals")):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.hide()
+            action = dock.toggleViewAction()
+            action.setObjectName(name)
+            menu.addAction(action)
+        self.scatter_matrix.view_requested.connect(self.set_view)
 
     def _create_status_bar(self) -> None:
         self.setStatusBar(_StatusBar(self))
@@ -314,6 +331,11 @@ class MainWindow(QMainWindow):
         """The EM state shown (``EMSnapshot``): the newest, or the one ``show_iteration`` chose; None
         before the first iteration."""
         return self.session.snapshot
+
+    def open_example(self, key: str, skip_invalid: bool | None = None) -> bool:
+        """Open an example data set of File → Examples (``"demo"``, ``"faithful"``, ``"iris"``,
+        ``"penguins"``); rows with missing values are skipped when ``skip_invalid`` (None: ask)."""
+        return open_example(self, key, skip_invalid)
 
     def set_view(self, x, y=None) -> None:
         """Which features the canvas shows, by 0-based index, or ``set_view("pca")`` for the data's
@@ -607,6 +629,9 @@ class MainWindow(QMainWindow):
         box.setDefaultButton(buttons.Cancel)
         box.exec()
         return box.clickedButton() is replace
+
+    def _ask_skip_invalid(self, source: str, n_rows: int) -> bool:
+        return ask_skip_invalid(self, source, n_rows)
 
     def _choose_columns(self, names: list[str], labels: list[str], source: str) -> tuple[list[str], str | None] | None:
         """Ask for the feature columns and the label column: ``(columns, label)``, or None if cancelled."""

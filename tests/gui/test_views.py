@@ -153,3 +153,55 @@ def test_one_feature_gets_a_histogram_two_clicks_two_means_and_run_converges(qtb
     assert len(window.histogram.bands) == 2 * 3  # the 1, 2 and 3 sigma bands of each component
     # save works as in 2-D
     assert window.save_model(tmp_path / "model.json")
+
+
+def test_examples_open_with_their_features_and_labels(qtbot, make_window, errors, monkeypatch):
+    window = make_window()
+    names = [a.objectName() for a in window.menuExamples.actions()]
+    assert names == ["actionExample_demo", "actionExample_faithful", "actionExample_iris", "actionExample_penguins"]
+    window.findChild(QAction, "actionExample_iris").trigger()
+    ds = window.session.dataset
+    assert ds.n_features == 4 and ds.label_names == ["setosa", "versicolor", "virginica"]
+    assert window.open_example("faithful") and window.session.dataset.feature_names == ["eruptions", "waiting"]
+    # penguins: two rows have no measurements; the window asks whether to skip them
+    asked = []
+    monkeypatch.setattr(type(window), "_ask_skip_invalid", lambda self, source, n: asked.append(n) or False)
+    window.findChild(QAction, "actionExample_penguins").trigger()
+    assert asked == [2] and errors[-1][0] == "Could not open the example" and "line 5" in errors[-1][1]
+    assert window.session.dataset.source == "faithful.csv"  # refused: the data before stays
+    assert window.open_example("penguins", skip_invalid=True)
+    ds = window.session.dataset
+    assert ds.X.shape == (342, 4) and ds.label_names == ["Adelie", "Chinstrap", "Gentoo"]
+    assert asked == [2]  # the non-interactive route asks nothing
+
+
+def test_scatter_matrix_updates_after_a_step_and_a_click_sets_the_view(qtbot, make_window):
+    X = four_features()
+    window = make_window(X)
+    window.findChild(QAction, "actionScatterMatrix").trigger()
+    grid = window.scatter_matrix.grid
+    qtbot.waitUntil(grid.isVisible)
+    assert len(grid.cells) == 16
+    window.session.set_means(X[[0, 100, 200]])
+    step(qtbot, window, 1)
+    qtbot.waitUntil(lambda: grid._snapshot is not None and grid._snapshot.iteration == 1, timeout=5000)
+    cell = grid.cells[2, 3]  # x = feature 2, y = feature 3
+    first = cell.curves[0].getData()[0].copy()
+    step(qtbot, window, 1)
+    qtbot.waitUntil(lambda: grid._snapshot.iteration == 2, timeout=5000)
+    snap = window.snapshot
+    xs, ys = cell.curves[0].getData()
+    assert not np.allclose(xs, first)  # the ellipses moved with the fit
+    ring = np.column_stack([xs, ys])[:48]  # the 1-sigma ring of component 0
+    d = ring - snap.means[0, [2, 3]]
+    q = np.einsum("pi,ij,pj->p", d, np.linalg.inv(snap.covariances[0][np.ix_([2, 3], [2, 3])]), d)
+    np.testing.assert_allclose(q, 1.0, rtol=1e-9)
+    # the diagonal: the mixture's marginal density of feature 1
+    diag = grid.cells[1, 1]
+    np.testing.assert_allclose(diag.mixture.getData()[1], sum(c.getData()[1] for c in diag.curves[:3]))
+    # a click on cell (x = 3, y = 0) makes it the main view
+    centre = cell.plot.sceneBoundingRect().center()
+    target = grid.cells[3, 0].plot.sceneBoundingRect().center()
+    QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     grid.mapFromScene(target))
+    assert window.session.document.view.displayed == (3, 0) and centre != target
