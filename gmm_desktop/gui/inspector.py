@@ -67,7 +67,7 @@ class CanvasProbe(QObject):
         if snap is None or self.session.snapshot is None:
             return None
         dx, dy = self._px()
-        means = snap.means[:, :2]
+        means = self.canvas._shown(snap.means)  # in the view shown (a pair, PCA)
         d2 = ((means[:, 0] - x) / dx) ** 2 + ((means[:, 1] - y) / dy) ** 2
         k = int(np.argmin(d2))
         if snap.iteration > 0 and d2[k] <= (_MEAN_HIT_PX + slack_px) ** 2:

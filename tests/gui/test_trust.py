@@ -251,10 +251,14 @@ def test_the_window_uses_a_text_column_as_the_label_and_says_so(qtbot, window, t
             for k, name in enumerate(("setosa", "versicolor", "virginica")) for _ in range(40)]
     path = tmp_path / "iris.csv"
     path.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n" + "\n".join(rows) + "\n")
+    assert window.load_data(path)  # every numeric feature is fitted; species is the label
+    data = window.session.dataset
+    assert data.feature_names == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert data.label_name == "species"
     offered = []
-    monkeypatch.setattr(type(window), "_choose_columns",
-                        lambda _self, names, source: offered.append(names) or ["petal_length", "petal_width"])
-    assert window.load_data(path)
+    monkeypatch.setattr(type(window), "_choose_columns", lambda _self, names, labels, source:
+                        offered.append(names) or (["petal_length", "petal_width"], "species"))
+    window.actionChooseColumns.trigger()
     assert offered == [["sepal_length", "sepal_width", "petal_length", "petal_width"]]  # never species
     data = window.session.dataset
     assert data.feature_names == ["petal_length", "petal_width"] and data.label_name == "species"
