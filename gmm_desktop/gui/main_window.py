@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.teaching = Teaching(self)  # step back, E/M half-steps, undoable Reset, locks, edits
         self.teaching.install_toolbar(self.findChild(QToolBar, "mainToolBar"))
         self._create_layout()
+        self._create_docks(self._view_menu)
         self.setAcceptDrops(True)
         self._restore_settings()
         self._connect()
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
                     menu.addAction(action)
             if title == "&File":
                 self.menuExamples = build_examples_menu(self, menu, before=self.actionChooseColumns)
-        self._create_docks(bar.addMenu("&View"))
+        self._view_menu = bar.addMenu("&View")
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolBar")
         toolbar.setMovable(False)

@@ -393,10 +393,14 @@ class ScatterCanvas(pg.PlotWidget):
         # below, and nothing of the old fit may be drawn (or framed) over it meanwhile.
         self._snapshot = None
         self._update_outlines()
-        self._on_view_changed()
+        self._draw_in_view(refit=False)
 
     def _on_view_changed(self, *_) -> None:
-        """New data or another view: points, means, outlines and truth drawn again in it."""
+        self._draw_in_view(refit=True)
+
+    def _draw_in_view(self, refit: bool) -> None:
+        """New data or another view: points, means, outlines and truth drawn again in it (``refit``:
+        the fit on screen too, as it is the same fit in another view)."""
         dataset = self._session.dataset
         if dataset is None:
             return
@@ -408,8 +412,9 @@ class ScatterCanvas(pg.PlotWidget):
         plot.setLabel("left", names[1], **palette.label_style())
         self._placed_means.set_means(self._shown(self._session.means))
         self._update_truth()
-        self._update_points()
-        self._update_outlines()
+        if refit:
+            self._update_points()
+            self._update_outlines()
         self.fit_view()
         self.viewport().update()  # one full repaint: no fragment of the old drawing survives
 
