@@ -72,7 +72,7 @@ class ColourLatency(QObject):
         window.session.controller.iterated.connect(self._on_snapshot)
         cloud.colors_drawn.connect(self._on_drawn)
         window.canvas.viewport().installEventFilter(self)
-        start = cloud.set_colors_from_responsibilities
+        start = cloud.set_faded_colors  # the window's default colouring
 
         def tracked(resp, palette):  # the cloud keeps one job running and the newest one waiting
             arrived = self._arrived.pop(id(resp), (None, time.perf_counter()))[1]
@@ -82,7 +82,7 @@ class ColourLatency(QObject):
                 self._started.append(arrived)
             start(resp, palette)
 
-        cloud.set_colors_from_responsibilities = tracked
+        cloud.set_faded_colors = tracked
 
     def _on_snapshot(self, snapshot):
         if snapshot.resp is not None:

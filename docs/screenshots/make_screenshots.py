@@ -1,8 +1,9 @@
 """Re-make the screenshots of the README and docs/performance.md from the real window, offscreen.
 
-    python docs/screenshots/make_screenshots.py            # midfit.png, converged.png, million.png, vb_*.png
+    python docs/screenshots/make_screenshots.py            # midfit, converged, million, vb_*.png, and the three below
     python docs/screenshots/make_screenshots.py vb         # only docs/bayesian.md's vb_*.png
     python docs/screenshots/make_screenshots.py width      # iris_petals.png, faithful_1d.png only
+    python docs/screenshots/make_screenshots.py teaching   # scrubber.png, inspector.png, presentation.png
 
 Each shot is a fresh 1280 x 800 main window driven through its public actions; Find K's shot
 (find_k.png) is not made here.
@@ -123,9 +124,37 @@ def width_shots() -> None:
     window.close()
 
 
+def teaching() -> None:
+    """The scrubber (an old iteration shown), the inspector (a component selected) and
+    presentation mode (F5), on the demo data with its true clusters dashed."""
+    window = window_on()
+    window.session.set_means(DEMO_START)
+    wait(300)
+    step(window, 12)
+    window.show_iteration(3)
+    while window.session.responsibilities_pending:
+        wait(20)
+    wait(300)
+    shoot(window, "scrubber.png")
+    window.show_iteration(window.history_length - 1)
+    wait(300)
+    window.inspector.select(1)
+    window.panel.truth_check.setChecked(True)
+    wait(300)
+    shoot(window, "inspector.png")
+    window.resize(1600, 900)  # a projector's width
+    window.actionPresentationMode.trigger()
+    wait(500)
+    shoot(window, "presentation.png")
+    window.close()
+
+
 def main() -> None:
     if sys.argv[1:] == ["vb"]:
         vb_sequence()
+        return
+    if sys.argv[1:] == ["teaching"]:
+        teaching()
         return
     if sys.argv[1:] == ["width"]:
         width_shots()
@@ -155,6 +184,7 @@ def main() -> None:
     shoot(window, "million.png")
     window.close()
     vb_sequence()
+    teaching()
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.scatter_matrix import MarginalsPanel, ScatterMatrixDock
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.settings_panel import SettingsPanel
+from gmm_desktop.gui.presentation import Presentation
 from gmm_desktop.gui.teaching import Teaching
 from gmm_desktop.gui.view_bar import ViewBar
 
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.teaching.install_toolbar(self.findChild(QToolBar, "mainToolBar"))
         self._create_layout()
         self._create_docks(self._view_menu)
+        self.presentation = Presentation(self)  # F5: larger everything, the legend beside the data
         self.setAcceptDrops(True)
         self._restore_settings()
         self._connect()
@@ -314,6 +316,7 @@ class MainWindow(QMainWindow):
         self.panel.delay_changed.connect(session.controller.set_delay)
         self.panel.hard_labels_toggled.connect(self.canvas.set_hard_labels)
         self.panel.truth_toggled.connect(self.canvas.set_truth_visible)
+        self.panel.blend_toggled.connect(self.canvas.set_blend)
         self.panel.kmeanspp_requested.connect(self._on_kmeanspp_requested)
         self.banner.reseed_requested.connect(self._on_reseed_requested)
         self.banner.remove_requested.connect(self._on_remove_requested)
@@ -909,6 +912,7 @@ class MainWindow(QMainWindow):
         self.session.controller.set_delay(self.panel.delay_ms())
         self.canvas.set_hard_labels(self.panel.hard_labels_check.isChecked())
         self.canvas.set_truth_visible(self.panel.truth_check.isChecked())
+        self.canvas.set_blend(self.panel.blend_check.isChecked())
 
     def _save_settings(self) -> None:
         store = self._store

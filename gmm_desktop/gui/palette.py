@@ -17,6 +17,7 @@ BACKGROUND = "#FFFFFF"
 FOREGROUND = "#222222"
 POINT_NEUTRAL = "#8C8C8C"
 TRUTH = "#333333"
+TRUTH_LIGHT = "#8A8A8A"  # the dashed true clusters, lighter than the fitted ellipses drawn over them
 DECREASE = "#D62728"
 TRACE = "#333333"
 
@@ -35,15 +36,32 @@ def component_rgb(n_components: int) -> np.ndarray:
     return _RGB[np.arange(n_components) % len(_RGB)]
 
 
+#: Text sizes grow by this factor (presentation mode sets it: gui/presentation.py).
+_scale = 1.0
+
+
+def set_scale(scale: float) -> None:
+    """Fonts made from now on (axis ticks and titles) are ``scale`` times the normal size."""
+    global _scale
+    _scale = float(scale)
+
+
 def axis_font() -> QFont:
     font = QFont()
-    font.setPointSizeF(10.5)
+    font.setPointSizeF(10.5 * _scale)
     return font
 
 
 def label_style() -> dict:
     """Keyword arguments of ``PlotItem.setLabel`` for readable axis titles."""
-    return {"color": FOREGROUND, "font-size": "11pt"}
+    return {"color": FOREGROUND, "font-size": f"{11 * _scale:g}pt"}
+
+
+def trace_pen(width: float = 2.0):
+    """The pen of the log-likelihood trace."""
+    import pyqtgraph as pg
+
+    return pg.mkPen(TRACE, width=width)
 
 
 def style_plot(plot, auto_si_prefix: bool = True) -> None:

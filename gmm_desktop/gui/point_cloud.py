@@ -9,7 +9,8 @@ When the view is zoomed in so far that at most :data:`MARKER_MAX_POINTS` points 
 visible points (and a margin around them) are drawn as markers again.
 
 The layer holds no EM mathematics: colours come in as per-point colours, responsibilities
-(``resp @ palette``) or hard labels (``palette[labels]``).
+(faded: the most responsible component's colour, towards the background by how unsure the point is;
+or blended: ``resp @ palette``) or hard labels (``palette[labels]``).
 
     cloud = PointCloud(plot_item)
     cloud.set_points(X[:, :2])
@@ -103,6 +104,63 @@ def colors_from_responsibilities(resp: np.ndarray, palette: np.ndarray, out: np.
     for start in range(0, n, block):
         stop = min(n, start + block)
         out[:, start:stop] = planar @ resp[start:stop].T
+    return out
+
+
+#: The palest a point gets (at equal responsibilities): this fraction of its colour over the background.
+FADE_MIN = 0.2
+
+
+def faded_colors(resp: np.ndarray, palette: np.ndarray, background=(255, 255, 255),
+                 labels: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """The most responsible component's colour, faded towards ``background`` by the point's doubt.
+
+    A point wholly given to one component (responsibility 1) gets that component's colour; a point
+    shared equally by all ``K`` components (responsibility ``1/K``) keeps :data:`FADE_MIN` of it.
+    The hue is always a component's own, never a mix of two (a blend of blue and orange reads as an
+    extra, olive component), channel-planar like :func:`colors_from_responsibilities`.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+    palette : ndarray of shape (n_components, 3)
+        Component colours, 0-255.
+    background : three numbers, 0-255
+    labels : ndarray of shape (n_samples,), optional
+        ``resp.argmax(axis=1)`` if known (EM's worker sends it): an argmax over a few columns
+        costs NumPy ten times the rest of the colouring.
+    out : ndarray of shape (3, n_samples), float32, optional
+
+    Returns
+    -------
+    rgb : ndarray of shape (3, n_samples), float32
+    """
+    resp = np.asarray(resp)
+    palette = np.asarray(palette, dtype=np.float32)
+    if resp.ndim != 2 or palette.shape != (resp.shape[1], 3):
+        raise ValueError(
+            f"responsibilities of shape {resp.shape} need a palette of shape ({resp.shape[-1]}, 3), "
+            f"got {palette.shape}: pass one colour per component")
+    n, k = resp.shape
+    if out is None:
+        out = np.empty((3, n), dtype=np.float32)
+    if n == 0:
+        return out
+    top = np.argmax(resp, axis=1) if labels is None else np.asarray(labels, dtype=np.intp)
+    share = np.take_along_axis(resp, top[:, None], axis=1)[:, 0].astype(np.float32)
+    if k > 1:  # 1/K -> FADE_MIN, 1 -> 1
+        share -= 1.0 / k
+        share *= (1.0 - FADE_MIN) * k / (k - 1.0)
+        share += FADE_MIN
+        np.clip(share, FADE_MIN, 1.0, out=share)
+    else:
+        share[:] = 1.0
+    bg = np.asarray(background, dtype=np.float32).reshape(3, 1)
+    planar = np.ascontiguousarray(palette.T) - bg  # (3, K): colour minus background
+    for c in range(3):
+        np.take(planar[c], top, out=out[c])
+    out *= share
+    out += bg
     return out
 
 
@@ -312,6 +370,19 @@ class _MarkerItem(pg.GraphicsObject):
         else:
             self._data_rect = QRectF()
         self.set_colors(rgb8)
+
+    @property
+    def size(self) -> float:
+        return self._atlas.size
+
+    def set_size(self, size: float) -> None:
+        """Marker diameter in screen pixels."""
+        self.prepareGeometryChange()
+        colors = self._atlas.colors
+        self._atlas = _SymbolAtlas(size)
+        self._atlas.set_colors(colors)
+        self._bounds = None
+        self.update()
 
     def set_colors(self, rgb8: np.ndarray) -> None:
         """Recolour the markers; ``rgb8`` : ndarray of shape (n_markers, 3), uint8."""
@@ -626,6 +697,43 @@ class PointCloud(QObject):
             colors_from_responsibilities(resp[start:stop], palette, out=out)
 
         self._start(_ColorJob(len(self._X), fill))
+
+    def set_faded_colors(self, resp: np.ndarray, palette: np.ndarray, labels: np.ndarray | None = None) -> None:
+        """Colour each point by its most responsible component, faded towards white by its doubt
+        (:func:`faded_colors`).
+
+        Parameters
+        ----------
+        resp : ndarray of shape (n_samples, n_components)
+        palette : ndarray of shape (n_components, 3)
+            Component colours, 0-255.
+        labels : ndarray of shape (n_samples,), optional
+            ``resp.argmax(axis=1)``, if known (much faster).
+        """
+        resp, palette = np.asarray(resp), np.asarray(palette)
+        if resp.ndim != 2 or len(resp) != len(self._X):
+            raise ValueError(f"responsibilities of shape {resp.shape} do not fit the {len(self._X)} points "
+                             "shown: set the points first, and pass one row per point")
+        if palette.shape != (resp.shape[1], 3):
+            raise ValueError(f"{resp.shape[1]} components need a palette of shape ({resp.shape[1]}, 3); "
+                             f"got {palette.shape}")
+        if labels is not None and np.shape(labels) != (len(resp),):
+            raise ValueError(f"labels must have shape ({len(resp)},), one per point; got {np.shape(labels)}")
+        background = QColor(_palette.BACKGROUND).getRgb()[:3]
+
+        def fill(start, stop, out):
+            faded_colors(resp[start:stop], palette, background,
+                         labels=None if labels is None else labels[start:stop], out=out)
+
+        self._start(_ColorJob(len(self._X), fill))
+
+    def set_marker_size(self, size: float) -> None:
+        """Marker diameter in screen pixels (presentation mode draws them larger)."""
+        self._markers.set_size(size)
+
+    @property
+    def marker_size(self) -> float:
+        return self._markers.size
 
     def set_hard_labels(self, labels: np.ndarray, palette: np.ndarray) -> None:
         """Colour each point by its label's colour (e.g. ``labels = resp.argmax(axis=1)``).

@@ -23,6 +23,7 @@ _SIGMA_ALPHA = (255, 200, 150)
 _SIGMA_WIDTH = (2.4, 1.0, 1.0)
 _SIGMA_HALO = (True, False, False)
 _HIT_RADIUS_PX = 12.0
+TRUTH_Z = 5.0  # the dashed true clusters: under the fitted ellipses (z 10), over the points (z 0)
 LEGEND_ROWS = 8  # more components than this: the legend takes two columns
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
 VIEW_MARGIN = 0.04  # of the data's extent, on each side, in the default view
@@ -196,6 +197,8 @@ class _EllipsesItem(pg.GraphicsObject):
         super().__init__()
         self.rings: list[np.ndarray] = []  # (n_points, 2) outlines, component-major, 1 sigma first
         self.strengths: list[float] = []  # per component: 1 full colour, less faded (variational fits)
+        self.width_scale = 1.0  # times the pens' widths (presentation mode: wider)
+        self._outlines = np.empty((0, len(SIGMAS), 0, 2))
         self._paths: list[tuple[QPen, QPainterPath]] = []
         self._haloed: list[tuple[QPen, QPainterPath]] = []  # (halo pen, path) of the rings with one
         self._pens: dict[tuple[int, int, float], QPen] = {}  # (component, ring, strength) -> pen, made once
@@ -207,6 +210,7 @@ class _EllipsesItem(pg.GraphicsObject):
         """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives;
         ``strengths`` per component (see :func:`fade_strengths`; None: all 1)."""
         self.prepareGeometryChange()
+        self._outlines = outlines
         self.rings = [ring for rings in outlines for ring in rings]
         self._paths, self._haloed = [], []
         self.strengths = [1.0] * len(outlines) if strengths is None else [float(v) for v in strengths]
@@ -230,6 +234,13 @@ class _EllipsesItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._bounds = None  # the pens' overhang, in data units, changes with the zoom
 
+    def set_width_scale(self, scale: float) -> None:
+        """Draw every outline ``scale`` times as wide (pens are rebuilt)."""
+        self.width_scale = float(scale)
+        self._pens.clear()
+        self._halos.clear()
+        self.set_outlines(self._outlines, self.strengths)
+
     def pen(self, component: int, ring: int = 0) -> QPen:
         """The pen component ``component``'s ``ring`` (0: 1 sigma) is drawn with now."""
         return self._pen(component, ring, self.strengths[component])
@@ -239,7 +250,7 @@ class _EllipsesItem(pg.GraphicsObject):
         if key not in self._pens:
             color = palette.component_color(component).darker(135)  # stands out over its own points
             fade = _SIGMA_ALPHA[ring] / 255.0 * strength  # towards white, not translucent (see _SIGMA_ALPHA)
-            pen = pg.mkPen(_faded(color, fade), width=_SIGMA_WIDTH[ring])
+            pen = pg.mkPen(_faded(color, fade), width=_SIGMA_WIDTH[ring] * self.width_scale)
             if strength <= PRUNED_STRENGTH:
                 pen.setStyle(Qt.PenStyle.DotLine)
             pen.setCosmetic(True)
@@ -257,7 +268,7 @@ class _EllipsesItem(pg.GraphicsObject):
             if self._data_rect.isNull() and not self.rings:
                 self._bounds = QRectF()
             else:
-                overhang = (max(_SIGMA_WIDTH) + 2.2) / 2 + 2.0  # screen pixels
+                overhang = (max(_SIGMA_WIDTH) * self.width_scale + 2.2) / 2 + 2.0  # screen pixels
                 px, py = self.pixelVectors()
                 pad_x = 0.0 if px is None else px.length() * overhang
                 pad_y = 0.0 if py is None else py.length() * overhang
@@ -302,6 +313,7 @@ class ScatterCanvas(pg.PlotWidget):
         self._session = session
         self.click_filter = None  # callable(x, y) -> True when it took the click
         self._hard_labels = False
+        self._blend = False  # blend component colours by responsibility instead of fading the top one
         self._show_truth = False
         self._snapshot = None
         self.ellipses = _EllipsesItem()
@@ -316,7 +328,7 @@ class ScatterCanvas(pg.PlotWidget):
         # its x (shown alone at iteration 0, where they coincide); right clicks and drags go through
         self._fitted_means.setZValue(40)
         self._placed_means = _MeansItem()
-        self._truth_sample = pg.PlotCurveItem(pen=pg.mkPen(palette.TRUTH, width=1.4, style=Qt.PenStyle.DashLine))
+        self._truth_sample = pg.PlotCurveItem(pen=pg.mkPen(palette.TRUTH_LIGHT, width=1.4, style=Qt.PenStyle.DashLine))
         self._initial_sample = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen("#FFFFFF", width=1.2),
                                                   brush=pg.mkBrush(palette.FOREGROUND))
         self._placed_means.setZValue(30)
@@ -359,6 +371,13 @@ class ScatterCanvas(pg.PlotWidget):
     def set_hard_labels(self, hard: bool) -> None:
         """Colour points by their most responsible component instead of blending colours."""
         self._hard_labels = hard
+        self._drawn_resp = None
+        self._update_points()
+
+    def set_blend(self, blend: bool) -> None:
+        """Blend the component colours by responsibility (mixed hues) instead of the default: the
+        most responsible component's colour, faded towards white by the point's doubt."""
+        self._blend = blend
         self._drawn_resp = None
         self._update_points()
 
@@ -461,8 +480,10 @@ class ScatterCanvas(pg.PlotWidget):
         rgb = palette.component_rgb(resp.shape[1])
         if self._hard_labels:
             self.cloud.set_hard_labels(snap.labels if snap.labels is not None else np.argmax(resp, axis=1), rgb)
-        else:
+        elif self._blend:
             self.cloud.set_colors_from_responsibilities(resp, rgb)
+        else:
+            self.cloud.set_faded_colors(resp, rgb, snap.labels)
 
     def _update_ellipses(self) -> None:
         snap = self._snapshot
@@ -506,7 +527,7 @@ class ScatterCanvas(pg.PlotWidget):
         for rings in ellipses_points(means, covs, SIGMAS):
             xy = np.concatenate([np.vstack([ring, [np.nan, np.nan]]) for ring in rings])
             curve = pg.PlotCurveItem(xy[:, 0], xy[:, 1], pen=pen, connect="finite")
-            curve.setZValue(5)
+            curve.setZValue(TRUTH_Z)  # under the fitted ellipses (10), over the points (0)
             self.addItem(curve)
             self._truth_curves.append(curve)
 

@@ -68,6 +68,7 @@ class SettingsPanel(QWidget):
     delay_changed = Signal(int)  # milliseconds between iterations while running
     hard_labels_toggled = Signal(bool)  # colour points by their most responsible component
     truth_toggled = Signal(bool)  # show the true clusters
+    blend_toggled = Signal(bool)  # blend component colours by responsibility (default: fade the top one)
     kmeanspp_requested = Signal(int)  # K
 
     def __init__(self, session, parent=None):
@@ -123,6 +124,12 @@ class SettingsPanel(QWidget):
         self.delay_slider.setToolTip("Pause between iterations while running: slide left for faster")
         self._delay_label = QLabel()
         self.hard_labels_check = QCheckBox("Hard labels (most responsible component)")
+        self.blend_check = QCheckBox("Blend colours by responsibility")
+        self.blend_check.setObjectName("blendColoursCheck")
+        self.blend_check.setToolTip(
+            "Mix the component colours by each point's responsibilities.\n"
+            "Off: each point has its most responsible component's colour, paler the less sure it is\n"
+            "(mixed colours such as olive or teal can read as extra components)")
         self.truth_check = QCheckBox("True clusters (dashed)")
         self.truth_check.setToolTip("Mean and covariance of each true cluster, for data with labels")
         self._em_boxes = self._build()
@@ -141,6 +148,8 @@ class SettingsPanel(QWidget):
         self.delay_slider.valueChanged.connect(self._on_delay_changed)
         self.hard_labels_check.toggled.connect(self.hard_labels_toggled)
         self.truth_check.toggled.connect(self.truth_toggled)
+        self.blend_check.toggled.connect(self.blend_toggled)
+        self.hard_labels_check.toggled.connect(lambda hard: self.blend_check.setEnabled(not hard))
         session.means_changed.connect(self._on_means_changed)
         session.data_changed.connect(self._on_data_changed)
         session.state_changed.connect(self._on_state_changed)
@@ -176,6 +185,7 @@ class SettingsPanel(QWidget):
         speed.addWidget(self._delay_label)
         box.addLayout(speed)
         box.addWidget(self.hard_labels_check)
+        box.addWidget(self.blend_check)
         box.addWidget(self.truth_check)
 
         layout = QVBoxLayout(self)
@@ -260,6 +270,7 @@ class SettingsPanel(QWidget):
         store.setValue("display/delay_ms", self.delay_ms())
         store.setValue("display/hard_labels", self.hard_labels_check.isChecked())
         store.setValue("display/truth", self.truth_check.isChecked())
+        store.setValue("display/blend", self.blend_check.isChecked())
         store.setValue("model/k", self.k_spin.value())
 
     def restore(self, store: QSettings) -> None:
@@ -279,6 +290,7 @@ class SettingsPanel(QWidget):
         self.delay_slider.setValue(_int(store.value("display/delay_ms"), DEFAULT_DELAY_MS))
         self.hard_labels_check.setChecked(_bool(store.value("display/hard_labels"), False))
         self.truth_check.setChecked(_bool(store.value("display/truth"), False))
+        self.blend_check.setChecked(_bool(store.value("display/blend"), False))
         self.k_spin.setValue(_int(store.value("model/k"), 4))
 
     # -- events
