@@ -16,8 +16,12 @@ from gmm_desktop.gui.commands import StateCommand
 from gmm_desktop.gui.em_worker import IDLE, RUNNING
 from gmm_desktop.gui.session import HistoryCommand
 
-#: The status bar's words for the half shown.
+#: The status bar's words for the half shown (short: the status bar is one line), and its tooltip.
 HALF_TEXT = {
+    "E": "after the E-step",
+    "M": "after the M-step: press E for colours",
+}
+HALF_TIP = {
     "E": "after the E-step: colours are the responsibilities of these ellipses",
     "M": "after the M-step: ellipses moved, colours not yet updated (press E)",
 }
@@ -126,3 +130,4 @@ class Teaching(QObject):
         if session.state == RUNNING:
             text = ""
         self.half_label.setText(text)
+        self.half_label.setToolTip(HALF_TIP[phase] if text else "")
