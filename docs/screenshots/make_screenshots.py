@@ -139,9 +139,12 @@ def teaching() -> None:
     window.show_iteration(window.history_length - 1)
     wait(300)
     window.inspector.select(1)
-    window.panel.truth_check.setChecked(True)
+    wait(100)
+    window._panel_scroll.ensureWidgetVisible(window.inspector)  # the panel scrolled down to it
+    window._panel_scroll.horizontalScrollBar().setValue(0)
     wait(300)
     shoot(window, "inspector.png")
+    window.panel.truth_check.setChecked(True)
     window.resize(1600, 900)  # a projector's width
     window.actionPresentationMode.trigger()
     wait(500)

@@ -36,25 +36,15 @@ def component_rgb(n_components: int) -> np.ndarray:
     return _RGB[np.arange(n_components) % len(_RGB)]
 
 
-#: Text sizes grow by this factor (presentation mode sets it: gui/presentation.py).
-_scale = 1.0
-
-
-def set_scale(scale: float) -> None:
-    """Fonts made from now on (axis ticks and titles) are ``scale`` times the normal size."""
-    global _scale
-    _scale = float(scale)
-
-
-def axis_font() -> QFont:
+def axis_font(scale: float = 1.0) -> QFont:
     font = QFont()
-    font.setPointSizeF(10.5 * _scale)
+    font.setPointSizeF(10.5 * scale)
     return font
 
 
-def label_style() -> dict:
-    """Keyword arguments of ``PlotItem.setLabel`` for readable axis titles."""
-    return {"color": FOREGROUND, "font-size": f"{11 * _scale:g}pt"}
+def label_style(scale: float = 1.0) -> dict:
+    """Keyword arguments of ``PlotItem.setLabel`` for readable axis titles (``scale``: presentation mode)."""
+    return {"color": FOREGROUND, "font-size": f"{11 * scale:g}pt"}
 
 
 def trace_pen(width: float = 2.0):

@@ -1,6 +1,7 @@
 """Presentation mode (``actionPresentationMode``, F5): the window drawn for a projector.
 
-Fonts, point markers, ellipse and trace lines, means and the legend grow by :data:`SCALE`, and the
+Fonts, point markers, ellipse and trace lines and means grow by :data:`SCALE` (the status bar and the
+legend a little less: they are short of room), and the
 canvas's legend moves out of the data into a margin on the right of the canvas. Unchecking the
 action puts back the normal look. The mode is not remembered across restarts: a projector is a
 moment, and a window opening with huge fonts on a laptop would look broken.
@@ -21,6 +22,8 @@ SCALE = 1.75
 #: The status bar's text grows less (it is one line across the whole window), and these fields,
 #: least needed by a class, make room for it.
 STATUS_SCALE = 1.5
+#: The legend grows less than the rest: beside the data it takes room from the canvas's width.
+LEGEND_SCALE = 1.55
 STATUS_HIDDEN = ("change", "points")
 _NO_LIMIT = 16777215  # QWIDGETSIZE_MAX
 #: Gap between the canvas's data area and its legend in presentation mode, in pixels.
@@ -55,6 +58,7 @@ class Presentation(QObject):
         }
         self._margins = canvas.getPlotItem().layout.getContentsMargins()  # the normal ones
         canvas._legend.geometryChanged.connect(self._place_legend)
+        w.session.data_changed.connect(self._style_axes)  # after the canvas's: new data, new axis titles
         canvas._legend.visibleChanged.connect(self._place_legend)
 
     def _view_menu(self) -> QMenu:
@@ -78,14 +82,8 @@ class Presentation(QObject):
             return
         self.active = active
         s = self.scale
-        palette.set_scale(s)
         w, canvas, base = self.window, self.window.canvas, self._base
-        for plot in (canvas.getPlotItem(), w.loglik_plot.getPlotItem()):
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                axis.setTickFont(palette.axis_font())
-                if axis.labelText:
-                    axis.setLabel(axis.labelText, axis.labelUnits or None, **palette.label_style())
+        self._style_axes()
         w.loglik_plot.getPlotItem().setTitle(base["title"], color=palette.FOREGROUND, size=f"{11.5 * s:g}pt")
         curve = w.loglik_plot.curve
         curve.setPen(palette.trace_pen(base["trace"] * s))
@@ -102,10 +100,11 @@ class Presentation(QObject):
         font = w.statusBar().font()
         font.setPointSizeF(base["status"] * (STATUS_SCALE if active else 1.0))
         w.statusBar().setFont(font)
+        w._status["state"].setFont(font)  # styled by a style sheet, which does not inherit the bar's font
         for name in STATUS_HIDDEN:  # a width limit, not hide(): the window shows and hides "change"
             w._status[name].setMaximumWidth(0 if active else _NO_LIMIT)
         legend = canvas._legend
-        legend.setScale(s)
+        legend.setScale(LEGEND_SCALE if active else 1.0)
         if active:
             legend.setParentItem(canvas.getPlotItem())
         else:
@@ -115,6 +114,15 @@ class Presentation(QObject):
         self._place_legend()
         canvas.viewport().update()
         w.loglik_plot.viewport().update()
+
+    def _style_axes(self, *_args) -> None:
+        w = self.window
+        for plot in (w.canvas.getPlotItem(), w.loglik_plot.getPlotItem()):
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setTickFont(palette.axis_font(self.scale))
+                if axis.labelText:
+                    axis.setLabel(axis.labelText, axis.labelUnits or None, **palette.label_style(self.scale))
 
     def _place_legend(self) -> None:
         """In presentation mode the legend sits in a right margin of the canvas, beside the data."""
