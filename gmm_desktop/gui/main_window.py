@@ -47,6 +47,7 @@ from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.scatter_matrix import MarginalsPanel, ScatterMatrixDock
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
+from gmm_desktop.gui.session_files import SessionFilesMixin
 from gmm_desktop.gui.settings_panel import SettingsPanel
 from gmm_desktop.gui.presentation import Presentation
 from gmm_desktop.gui.teaching import Teaching
@@ -70,7 +71,7 @@ def settings_store() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, APP_NAME, APP_NAME)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SessionFilesMixin, QMainWindow):
     """Fit a Gaussian mixture by EM while you watch.
 
     Parameters
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
             self.load_data(data)
         elif data is not None:
             self._load_array(data)
+        self._setup_sessions()  # session files and crash recovery (gui/session_files.py)
 
     # ------------------------------------------------------------------ construction
     def _action(self, name: str, text: str, slot=None, shortcuts=(), icon=None, tip: str = "") -> QAction:
@@ -954,6 +956,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._save_settings()
+        self.recovery.discard()  # a clean close: no recovery copy is left behind
         self.session.controller.shutdown()
         super().closeEvent(event)
 
@@ -1121,4 +1124,5 @@ def run_app(argv) -> int:
     app.aboutToQuit.connect(shutdown_all)
     window = MainWindow(argv[0] if argv else None)
     window.show()
+    QTimer.singleShot(0, window.offer_recovery)  # a recovery copy left by a crash
     return app.exec()

@@ -400,12 +400,15 @@ class Session(QObject):
         return self.document.X
 
     def _remember(self, entry: HistoryEntry, snapshot: EMSnapshot) -> None:
-        """Keep the responsibilities of at most three entries: the newest, the one before it (an
-        M-step's colours) and one looked at. They share arrays when the colours are the same."""
+        """Keep the responsibilities of at most three entries: the one given, the one shown (its
+        colours stay when the newest's arrive later, as after a restore) and the newest two (an
+        M-step's colours). They share arrays when the colours are the same."""
         history = self.document.history
-        newest = history.entries[-2:]
-        kept = [(e, s) for e, s in self._resp if e is not entry and any(e is n for n in newest)][-2:]
-        self._resp = kept + [(entry, snapshot)]
+        newest, shown = history.entries[-2:], self.document.current
+        others = [(e, s) for e, s in self._resp if e is not entry]
+        kept = [(e, s) for e, s in others if e is shown]
+        kept += [(e, s) for e, s in others if e is not shown and any(e is n for n in newest)][-(2 - len(kept)):]
+        self._resp = kept[:2] + [(entry, snapshot)]
         self._schedule_frame()
 
     # -- EM

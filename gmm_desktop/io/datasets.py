@@ -77,6 +77,10 @@ class Dataset:
     label_name : str or None
         The column the labels came from: the one named ``label``, or else the file's first column
         of text (``species``); never a feature. None without labels from a file.
+    provenance : dict or None
+        How the data were made, when the app made them: the generator's keyword arguments
+        (``generator.generate(**provenance["parameters"])`` makes them again), written to CSV as a
+        ``# gmm-desktop:`` comment line and read back from it.
     """
 
     X: np.ndarray
@@ -88,6 +92,7 @@ class Dataset:
     label_names: list[str] | None = None
     n_dropped: int = 0
     label_name: str | None = None
+    provenance: dict | None = None
 
     @property
     def n_samples(self) -> int:

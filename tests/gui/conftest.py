@@ -37,6 +37,14 @@ def _no_quit_prompt(monkeypatch):
     monkeypatch.setattr(MainWindow, "ask_to_save_on_close", False)
 
 
+@pytest.fixture(autouse=True)
+def _recovery_dir(monkeypatch, tmp_path):
+    """Recovery copies go to the test's own folder, never the user's."""
+    folder = tmp_path / "recovery"
+    monkeypatch.setenv("GMM_DESKTOP_RECOVERY_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def errors(monkeypatch):
     """The (title, text) of every error the windows show, instead of message boxes."""
