@@ -1,6 +1,7 @@
 """Re-make the screenshots of the README and docs/performance.md from the real window, offscreen.
 
-    python docs/screenshots/make_screenshots.py            # midfit, converged, million, vb_*.png, and the three below
+    python docs/screenshots/make_screenshots.py            # midfit, converged, million, paint, vb_*.png, and the rest below
+    python docs/screenshots/make_screenshots.py paint      # only paint.png (any of: fit, million, paint, vb, width, teaching)
     python docs/screenshots/make_screenshots.py vb         # only docs/bayesian.md's vb_*.png
     python docs/screenshots/make_screenshots.py width      # iris_petals.png, faithful_1d.png only
     python docs/screenshots/make_screenshots.py teaching   # scrubber.png, inspector.png, presentation.png
@@ -152,17 +153,43 @@ def teaching() -> None:
     window.close()
 
 
-def main() -> None:
-    if sys.argv[1:] == ["vb"]:
+def paint_shot() -> None:
+    """Two parallel elongated classes painted on a blank canvas, a third stroke under way."""
+    window = window_on()
+    window.new_blank_data()
+    window.paint_tool.radius_spin.setValue(22)
+    window.paint_tool.density_spin.setValue(14)
+    for label, y in ((0, 2.0), (1, -2.0)):
+        window.paint_stroke(np.column_stack([np.linspace(-7, 7, 30), np.full(30, y)]), label=label)
+    window.paint_tool.set_class(2)
+    tool = window.paint_tool
+    tool.begin_stroke([-4.0, 6.5])
+    for x in np.linspace(-4, 3, 12):
+        tool.continue_stroke([x, 6.5 + 0.15 * x])
+    tool._show_ring(np.array([3.0, 6.95]))
+    wait(300)
+    shoot(window, "paint.png")
+    tool.end_stroke()
+    window.close()
+
+
+def main(argv=()) -> None:
+    shots = set(argv) or {"fit", "million", "paint", "vb", "width", "teaching"}
+    if "paint" in shots:
+        paint_shot()
+    if "fit" in shots:
+        fit_shots()
+    if "million" in shots:
+        million_shot()
+    if "vb" in shots:
         vb_sequence()
-        return
-    if sys.argv[1:] == ["teaching"]:
+    if "teaching" in shots:
         teaching()
-        return
-    if sys.argv[1:] == ["width"]:
+    if "width" in shots:
         width_shots()
-        return
-    width_shots()
+
+
+def fit_shots() -> None:
     window = window_on()  # the demo data set
     window.session.set_means(DEMO_START)
     wait(300)
@@ -177,6 +204,8 @@ def main() -> None:
     shoot(window, "converged.png")
     window.close()
 
+
+def million_shot() -> None:
     rng = np.random.default_rng(0)
     data = generate(n_samples=1_000_000, centers=rng.uniform(-30, 30, size=(16, 2)), seed=0)
     window = window_on(data.X)
@@ -186,9 +215,7 @@ def main() -> None:
     step(window, 8)
     shoot(window, "million.png")
     window.close()
-    vb_sequence()
-    teaching()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

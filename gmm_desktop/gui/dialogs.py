@@ -32,8 +32,19 @@ class GenerateDialog(QDialog):
         for n in LARGE_SIZES:  # to see the window at scale without a file
             self.preset_combo.addItem(f"{n:,} points", n)
         self.preset_combo.setCurrentIndex(self.preset_combo.findData("medium"))
+        self.scene_combo = QComboBox()
+        self.scene_combo.setObjectName("generateScene")
+        for name in generator.SCENES:
+            self.scene_combo.addItem(name, name)
         self.centers_edit = QLineEdit(_format_points(generator.NOTEBOOK_CENTERS))
         self.centers_edit.setToolTip("Centers as x,y pairs separated by semicolons")
+        self.shapes_edit = QLineEdit()
+        self.shapes_edit.setObjectName("generateShapes")
+        self.shapes_edit.setPlaceholderText("round (std 1); or std,aspect,angle per cluster: 3,6,0; 3,6,0")
+        self.shapes_edit.setToolTip("Each cluster's shape: std along its long axis, aspect (long / short axis, "
+                                    ">= 1) and the long axis's angle in degrees, clusters separated by ';'. "
+                                    "Empty: round clusters of std 1")
+        self.scene_combo.currentIndexChanged.connect(self._on_scene_chosen)
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.suggest_check = QCheckBox("Place initial means near the true centers (jittered)")
         self.suggest_check.setChecked(True)
@@ -45,8 +56,10 @@ class GenerateDialog(QDialog):
         buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
+        form.addRow("Problem:", self.scene_combo)
         form.addRow("Size:", self.preset_combo)
         form.addRow("Centers:", self.centers_edit)
+        form.addRow("Shapes:", self.shapes_edit)
         form.addRow("Seed:", self.seed_spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -64,7 +77,30 @@ class GenerateDialog(QDialog):
             "centers": datasets.parse_points(self.centers_edit.text(), what="centers"),
             "seed": self.seed_spin.value(),
             "suggest_means": self.suggest_check.isChecked(),
+            "shapes": self._shapes(),
         }
+
+    def choose_scene(self, name: str) -> None:
+        """Fill the centres and shapes of one of ``generator.SCENES``."""
+        self.scene_combo.setCurrentIndex(self.scene_combo.findData(name))
+        self._on_scene_chosen()
+
+    def _on_scene_chosen(self, *_args) -> None:
+        scene = generator.SCENES[self.scene_combo.currentData()]
+        self.centers_edit.setText(_format_points(scene["centers"]))
+        self.shapes_edit.setText(_format_points(scene["shapes"]) if scene.get("shapes") else "")
+
+    def _shapes(self):
+        text = self.shapes_edit.text().strip()
+        if not text:
+            return None
+        shapes = datasets.parse_points(text, n_features=3, what="shapes")
+        n = len(datasets.parse_points(self.centers_edit.text(), what="centers"))
+        if len(shapes) != n:
+            raise DataError(f"give one shape (std, aspect, angle) per cluster: {n} centers, {len(shapes)} shapes")
+        if (shapes[:, 0] <= 0).any() or (shapes[:, 1] < 1).any():
+            raise DataError("each shape's std must be > 0 and its aspect (long / short axis) >= 1, as 3,6,0")
+        return shapes.tolist()
 
     def _on_accepted(self) -> None:
         try:

@@ -46,6 +46,7 @@ from gmm_desktop.gui.histogram_canvas import HistogramCanvas
 from gmm_desktop.gui.loglik_plot import LogLikelihoodPlot
 from gmm_desktop.gui.scatter_canvas import ScatterCanvas
 from gmm_desktop.gui.scatter_matrix import MarginalsPanel, ScatterMatrixDock
+from gmm_desktop.gui.paint_tool import PaintDataMixin
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.session_files import SessionFilesMixin
 from gmm_desktop.gui.settings_panel import SettingsPanel
@@ -71,7 +72,7 @@ def settings_store() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, APP_NAME, APP_NAME)
 
 
-class MainWindow(SessionFilesMixin, QMainWindow):
+class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
     """Fit a Gaussian mixture by EM while you watch.
 
     Parameters
@@ -122,6 +123,7 @@ class MainWindow(SessionFilesMixin, QMainWindow):
         elif data is not None:
             self._load_array(data)
         self._setup_sessions()  # session files and crash recovery (gui/session_files.py)
+        self._setup_paint()  # Paint data, New blank data, Save data (gui/paint_tool.py)
 
     # ------------------------------------------------------------------ construction
     def _action(self, name: str, text: str, slot=None, shortcuts=(), icon=None, tip: str = "") -> QAction:
@@ -301,6 +303,7 @@ class MainWindow(SessionFilesMixin, QMainWindow):
 
     def _connect(self) -> None:
         session = self.session
+        session.data_changed.connect(self._describe_dataset)
         session.state_changed.connect(self._on_state_changed)
         session.fit_changed.connect(self._on_fit_changed)
         session.means_changed.connect(self._on_means_changed)
@@ -396,11 +399,13 @@ class MainWindow(SessionFilesMixin, QMainWindow):
         self.statusBar().showMessage(f"Opened {dataset.source}: {datasets.describe_columns(dataset)}{skipped}", 10000)
         return True
 
-    def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True, n_samples=None) -> bool:
+    def generate_data(self, preset="medium", centers=None, seed=0, suggest_means=True, n_samples=None,
+                      shapes=None) -> bool:
         """Generate the notebook's blobs; ``suggest_means`` places jittered true centres as the means;
-        ``n_samples`` overrides the preset's number of points."""
+        ``n_samples`` overrides the preset's number of points; ``shapes`` (std, aspect, angle per
+        cluster) makes them elongated and rotated (``generator.generate``)."""
         try:
-            dataset = generator.generate(preset, centers=centers, seed=seed, n_samples=n_samples)
+            dataset = generator.generate(preset, centers=centers, seed=seed, n_samples=n_samples, shapes=shapes)
             if dataset.n_features != 2:
                 raise DataError("the app draws two features: give centers with two coordinates, such as 1,-1; 5,5")
             means = generator.suggest_means(dataset.true_centers, seed=seed) if suggest_means else None
@@ -675,10 +680,14 @@ class MainWindow(SessionFilesMixin, QMainWindow):
     def _set_dataset(self, dataset) -> None:
         self.undo_stack.clear()
         self.session.set_dataset(dataset)
+
+    def _describe_dataset(self, dataset) -> None:
+        """The status bar's point count and the title, whenever the data change (also by painting)."""
         label = f" · truth: {dataset.label_name}" if dataset.label_name else ""
         self._status["points"].setText(f"{dataset.n_samples:,} points{label}")
         self._status["points"].setToolTip(datasets.describe_columns(dataset).capitalize())
         self.setWindowTitle(f"GMM desktop — {dataset.source}")
+        self._update_status()
 
     def _load_array(self, data) -> bool:
         try:
@@ -849,6 +858,10 @@ class MainWindow(SessionFilesMixin, QMainWindow):
         snap, state = self.session.shown, self.session.state
         converged = snap is not None and snap.converged and state != RUNNING
         text, color = _STATE_TEXT["converged" if converged else state]
+        n_points = 0 if self.session.dataset is None else self.session.dataset.n_samples
+        if n_points < max(1, len(self.session.means)):  # a blank or sparse painted canvas
+            text = ("No data: paint points (Paint data) or open a file" if n_points == 0 else
+                    f"{len(self.session.means)} means but {n_points} points: paint more points")
         self._status["state"].setText(text)
         style = f"QLabel {{ color: {color}; font-weight: bold; }}"
         if self._status["state"].styleSheet() != style:  # re-styling costs a polish on every frame

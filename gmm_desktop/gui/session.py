@@ -222,8 +222,8 @@ class Session(QObject):
         self._resp = []
         self._resp_requests.clear()
         self.document.clear_history()
-        if self.dataset is None or len(self.means) == 0:
-            self.controller.clear()
+        if self.dataset is None or len(self.means) == 0 or len(self.dataset.X) < len(self.means):
+            self.controller.clear()  # nothing to fit yet (no means, or a canvas still being painted)
             self._schedule_frame()
             return
         try:

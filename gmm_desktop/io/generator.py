@@ -26,8 +26,9 @@ MAX_GENERATED = 10_000_000
 DEMO_PATH = Path(__file__).resolve().parents[2] / "resources" / "demo.csv"
 
 
-def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=1.0) -> Dataset:
-    """Isotropic Gaussian blobs, as scikit-learn's ``make_blobs`` (and the notebook) make them.
+def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=1.0, shapes=None) -> Dataset:
+    """Gaussian blobs, as scikit-learn's ``make_blobs`` (and the notebook) make them, isotropic or,
+    with ``shapes``, elongated and rotated (a covariance per cluster).
 
     Parameters
     ----------
@@ -42,11 +43,17 @@ def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=
         ``n_samples % n_components`` centres get one more).
     cluster_std : float
         Standard deviation of the noise around each centre, in every direction.
+    shapes : sequence of (std, aspect, angle), one per centre, optional
+        Each cluster's spread in the first two features: standard deviation ``std`` along its long
+        axis, ``std / aspect`` across it (``aspect >= 1``), the long axis at ``angle`` degrees
+        anticlockwise from the first feature; other features keep ``cluster_std``. Without it
+        every cluster is isotropic (and the output is exactly that of earlier versions).
 
     Returns
     -------
     Dataset
-        Rows shuffled; ``labels[i]`` is the index of the centre of row ``i``.
+        Rows shuffled; ``labels[i]`` is the index of the centre of row ``i``; ``provenance`` holds
+        the arguments (:func:`regenerate` makes the same data from it).
     """
     if preset not in PRESETS:
         raise DataError(
@@ -67,11 +74,20 @@ def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=
     if not (np.isfinite(std) and std >= 0):
         raise DataError(f"the cluster spread must be a finite number >= 0, not {cluster_std!r}")
 
+    shape_rows = None if shapes is None else _as_shapes(shapes, n_components, n_features)
+
     rng = np.random.default_rng(seed)
     counts = np.full(n_components, n // n_components)
     counts[: n % n_components] += 1
     labels = np.repeat(np.arange(n_components, dtype=np.int64), counts)
     X = centers[labels] + rng.normal(scale=std, size=(n, n_features))
+    if shape_rows is not None:  # the same draws, stretched and turned: z ~ N(0, I) mapped by L_k
+        Z = (X - centers[labels])[:, :2] / (std if std > 0 else 1.0)
+        for k, (s, aspect, angle) in enumerate(shape_rows):
+            t = np.deg2rad(angle)
+            L = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) @ np.diag([s, s / aspect])
+            rows = labels == k
+            X[rows, :2] = centers[k, :2] + Z[rows] @ L.T
     order = rng.permutation(n)
     what = preset if n_samples is None else f"{n} points"
     names = (
@@ -85,7 +101,53 @@ def generate(preset="medium", centers=None, seed=0, n_samples=None, cluster_std=
         true_centers=np.array(centers, dtype=np.float64),
         all_feature_names=list(names),
         label_name="label",  # the column write_csv gives the labels
+        provenance={"generator": "gmm_desktop.io.generator.generate", "format_version": 1, "parameters": {
+            "preset": preset, "n_samples": n_samples if n_samples is None else n, "centers": centers.tolist(),
+            "seed": seed, "cluster_std": std,
+            "shapes": None if shape_rows is None else [list(map(float, r)) for r in shape_rows]}},
     )
+
+
+#: Ready-made problems for the Generate dialog: keyword arguments of :func:`generate` (their
+#: ``preset``/``n_samples`` and ``seed`` come from the dialog). Failure cases take seconds to set up.
+SCENES = {
+    "The notebook's four blobs": {"centers": NOTEBOOK_CENTERS.tolist()},
+    "Two parallel elongated clusters": {"centers": [[0.0, 1.5], [0.0, -1.5]], "shapes": [[3.0, 6.0, 0.0]] * 2},
+    "Two crossing clusters (an X)": {"centers": [[0.0, 0.0], [0.0, 0.0]],
+                                     "shapes": [[3.0, 8.0, 35.0], [3.0, 8.0, -35.0]]},
+    "Three rotated clusters": {"centers": [[-4.0, 0.0], [3.0, 3.0], [3.0, -3.0]],
+                               "shapes": [[2.0, 4.0, 90.0], [2.0, 4.0, 30.0], [2.0, 4.0, -30.0]]},
+}
+
+
+def regenerate(provenance) -> Dataset:
+    """The data :func:`generate` made, again, from their ``provenance`` (a dict, or the path of
+    the ``.generator.json`` sidecar the window writes next to saved data)."""
+    import json
+
+    if not isinstance(provenance, dict):
+        try:
+            provenance = json.loads(Path(provenance).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read the generator's parameters from {provenance}: {exc}") from None
+    params = provenance.get("parameters") if isinstance(provenance, dict) else None
+    if provenance.get("generator") != "gmm_desktop.io.generator.generate" or not isinstance(params, dict):
+        raise DataError("these data were not made by the generator alone (painted, or from a file): "
+                        "they cannot be regenerated")
+    return generate(**params)
+
+
+def _as_shapes(shapes, n_components: int, n_features: int) -> np.ndarray:
+    try:
+        rows = np.array(shapes, dtype=np.float64)
+    except (TypeError, ValueError):
+        rows = np.empty((0,))
+    if rows.shape != (n_components, 3):
+        raise DataError(f"give one (std, aspect, angle) per cluster: {n_components} clusters, "
+                        f"got {np.shape(shapes)}")
+    if not np.isfinite(rows).all() or (rows[:, 0] <= 0).any() or (rows[:, 1] < 1).any():
+        raise DataError("each cluster's std must be > 0 and its aspect (long / short axis) >= 1")
+    return rows
 
 
 def suggest_means(centers, seed=0, jitter=0.75) -> np.ndarray:
