@@ -27,7 +27,7 @@ from gmm_desktop import __version__
 from gmm_desktop.core.em import check_settings
 from gmm_desktop.core.errors import GMMError, ModelFileError
 from gmm_desktop.core.fitter import EMSnapshot
-from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams
+from gmm_desktop.core.params import COVARIANCE_TYPES, GMMParams, _is_spd
 from gmm_desktop.core.stats import ComponentLock
 from gmm_desktop.io.fileio import atomic_write_stream
 
@@ -321,8 +321,9 @@ def _parse(zf: zipfile.ZipFile, manifest: dict, name: str) -> SessionFile:
             raise ModelFileError(f"{name}: the history's phases are damaged")
         if hmeans.ndim != 3 or hmeans.shape[2] != d:
             raise ModelFileError(f"{name}: the history's means have {hmeans.shape[-1]} features, the data {d}")
+        _check_history_params(weights, hmeans, covs, ctype, name)  # all entries at once (not 1 ms each)
         for i in range(n_entries):
-            params = _checked_params(GMMParams(weights[i], hmeans[i], covs[i], ctype), f"history entry {i}", name)
+            params = GMMParams(weights[i], hmeans[i], covs[i], ctype)
             ll = float(lls[i])
             if phases[i] == "E" and not math.isfinite(ll):
                 raise ModelFileError(f"{name}: history entry {i} has no finite log-likelihood")
@@ -358,6 +359,27 @@ def _params(array, prefix: str, covariance_type, name: str) -> GMMParams:
     params = GMMParams(array(f"{prefix}_weights"), array(f"{prefix}_means"), array(f"{prefix}_covariances"),
                        covariance_type)
     return _checked_params(params, "the start parameters", name)
+
+
+def _check_history_params(weights, means, covs, ctype, name: str) -> None:
+    """What ``GMMParams.validated`` checks, for every history entry in a few array operations."""
+    if ctype not in COVARIANCE_TYPES:
+        raise ModelFileError(f"{name}: the history has an unknown covariance type {ctype!r}")
+    h, k = weights.shape if weights.ndim == 2 else (len(weights), -1)
+    d = means.shape[-1]
+    expected = {"full": (h, k, d, d), "tied": (h, d, d), "diag": (h, k, d), "spherical": (h, k)}[ctype]
+    if weights.ndim != 2 or means.shape != (h, k, d) or covs.shape != expected or k < 1:
+        raise ModelFileError(f"{name}: the history's parameters have inconsistent shapes")
+    if not (np.isfinite(weights).all() and np.isfinite(means).all() and np.isfinite(covs).all()):
+        raise ModelFileError(f"{name}: the history holds NaN or infinite parameters")
+    if (weights < 0).any() or (np.abs(weights.sum(axis=1) - 1) > 1e-6).any():
+        raise ModelFileError(f"{name}: a history entry's weights do not sum to 1")
+    if ctype in ("diag", "spherical"):
+        if (covs <= 0).any():
+            raise ModelFileError(f"{name}: a history entry has a variance <= 0")
+        return
+    if not _is_spd(covs.reshape(-1, d, d)):  # the rule GMMParams.validated applies
+        raise ModelFileError(f"{name}: a history entry's covariance is not symmetric positive definite")
 
 
 def _checked_params(params: GMMParams, what: str, name: str) -> GMMParams:

@@ -83,3 +83,19 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
         write_session(path, make_session(n=40))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s.gmmsession"]  # no temporary file left
+
+
+def test_a_history_entry_that_is_not_a_mixture_is_refused(tmp_path):
+    sf = make_session()
+    good = tmp_path / "s.gmmsession"
+    write_session(good, sf)
+    bad = tmp_path / "bad.gmmsession"
+    covs = np.stack([s.params.covariances for s in sf.history]).astype("<f8")
+    covs[3, 1] = [[1.0, 2.0], [2.0, 1.0]]  # not positive definite
+    buf = io.BytesIO()
+    np.save(buf, covs, allow_pickle=False)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, buf.getvalue() if item.filename == "history_covariances.npy" else src.read(item))
+    with pytest.raises(ModelFileError, match="not symmetric positive definite"):
+        read_session(bad)
