@@ -218,9 +218,10 @@ class PaintTool(QObject):
             return False
         kind = event.type()
         if kind == QEvent.Type.MouseButtonPress:
-            if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
-                erase = self.erasing or event.button() == Qt.MouseButton.RightButton
-                self.begin_stroke(self._to_data(event.position()), erase=erase)
+            if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+                return False  # the middle button still pans
+            erase = self.erasing or event.button() == Qt.MouseButton.RightButton
+            self.begin_stroke(self._to_data(event.position()), erase=erase)
             return True
         if kind == QEvent.Type.MouseMove:
             xy = self._to_data(event.position())
@@ -230,6 +231,8 @@ class PaintTool(QObject):
                 return True
             return False
         if kind in (QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick):
+            if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+                return False
             if kind == QEvent.Type.MouseButtonRelease and self._stroke is not None:
                 self.continue_stroke(self._to_data(event.position()))
                 self.end_stroke()
