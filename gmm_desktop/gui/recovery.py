@@ -87,12 +87,10 @@ class Recovery(QObject):
         reported in the status bar (autosave must never interrupt the user)."""
         if not self.dirty or self._window.session.dataset is None:
             return False
-        from gmm_desktop.gui.session_files import session_file_of
-
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._hold_lock()
-            write_session(self.path, session_file_of(self._window))
+            write_session(self.path, self._window.current_session_file())
         except (GMMError, OSError) as exc:
             self.last_error = f"Could not write the recovery copy to {self.directory}: {exc}"
             self._window.statusBar().showMessage(self.last_error, 8000)

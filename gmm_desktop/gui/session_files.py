@@ -115,6 +115,10 @@ class SessionFilesMixin:
         insert_after(file_menu, self.actionSaveModelAs, [None, self.actionOpenSession, self.actionSaveSession])
         self.recovery = Recovery(self)
 
+    def current_session_file(self) -> SessionFile:
+        """What a session file of this window holds now (the recovery copy writes it)."""
+        return session_file_of(self)
+
     def save_session(self, path) -> bool:
         """Save the whole session (data, feature names and labels, means, settings, locks, history,
         view) to ``path``, atomically. Returns True on success; errors are shown."""
