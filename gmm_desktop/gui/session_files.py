@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gmm_desktop.core.errors import GMMError
 
-from gmm_desktop.document import DEFAULT_SETTINGS, DocumentState, HistoryEntry, Locks, ViewState
+from gmm_desktop.document import DocumentState, HistoryEntry, Locks, ViewState
 from gmm_desktop.io.datasets import Dataset
 from gmm_desktop.io.session_file import SessionFile
 
@@ -48,7 +48,7 @@ def apply_session_file(window, sf: SessionFile, source: str) -> None:
     """Put the window in the state ``sf`` describes (its data, means, settings, locks, history with
     the same entry shown, view). The undo stack starts empty, as after opening data."""
     window._set_dataset(dataset_of(sf, source))
-    settings = {k: sf.settings[k] for k in DEFAULT_SETTINGS if k in sf.settings}
+    settings = {k: sf.settings[k] for k in window.session.settings if k in sf.settings}  # EM's and the method's
     window.panel.set_em_settings({**window.session.settings, **settings})
     window.session.settings = {**window.panel.em_settings(), **settings}
     doc = window.session.document

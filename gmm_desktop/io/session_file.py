@@ -291,8 +291,9 @@ def _parse(zf: zipfile.ZipFile, manifest: dict, name: str) -> SessionFile:
     if means.ndim != 2 or means.shape[1] != d:
         raise ModelFileError(f"{name}: the means have shape {means.shape}, not (K, {d})")
     settings = manifest["settings"]
-    if not isinstance(settings, dict) or set(settings) != {"covariance_type", *_EM_SETTINGS}:
-        raise ModelFileError(f"{name}: the settings are damaged")
+    if (not isinstance(settings, dict) or not {"covariance_type", *_EM_SETTINGS} <= set(settings)
+            or not all(isinstance(v, (str, int, float, bool)) or v is None for v in settings.values())):
+        raise ModelFileError(f"{name}: the settings are damaged")  # other keys (the method's...) pass on
     if settings.get("covariance_type", "full") not in COVARIANCE_TYPES:
         raise ModelFileError(f"{name}: unknown covariance type {settings.get('covariance_type')!r}")
     try:
