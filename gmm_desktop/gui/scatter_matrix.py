@@ -26,6 +26,8 @@ RING_SIGMAS = (1.0, 2.0)
 
 
 def _range(x: np.ndarray) -> tuple[float, float]:
+    if len(x) == 0:  # no points yet (a blank canvas being painted)
+        return 0.0, 1.0
     lo, hi = float(np.min(x)), float(np.max(x))
     pad = 0.06 * (hi - lo or 1.0)
     return lo - pad, hi + pad
@@ -120,15 +122,17 @@ class _Grid(pg.GraphicsLayoutWidget):
 
     def _draw_histogram(self, cell: _Cell) -> None:
         x = self._X[:, cell.x]
-        counts, edges = np.histogram(x, bins=min(40, max(8, int(np.sqrt(len(x))))), density=True)
-        bars = pg.PlotCurveItem(edges, counts, stepMode="center", fillLevel=0, brush=pg.mkBrush(190, 190, 190, 160),
-                                pen=pg.mkPen("#999999"))
-        cell.plot.addItem(bars)
+        counts = np.zeros(1)
+        if len(x):  # no bars without points
+            counts, edges = np.histogram(x, bins=min(40, max(8, int(np.sqrt(len(x))))), density=True)
+            bars = pg.PlotCurveItem(edges, counts, stepMode="center", fillLevel=0,
+                                    brush=pg.mkBrush(190, 190, 190, 160), pen=pg.mkPen("#999999"))
+            cell.plot.addItem(bars)
         cell.grid = np.linspace(*_range(x), GRID_POINTS)
         cell.mixture = pg.PlotCurveItem(pen=pg.mkPen(palette.FOREGROUND, width=1.8))
         cell.mixture.setZValue(20)
         cell.plot.addItem(cell.mixture)
-        cell.plot.setRange(xRange=_range(x), yRange=(0, counts.max() * 1.15), padding=0)
+        cell.plot.setRange(xRange=_range(x), yRange=(0, counts.max() * 1.15 or 1.0), padding=0)
 
     def _on_fit_changed(self, snapshot) -> None:
         if snapshot is not None and self._X is not None and snapshot.means.shape[1] != self._X.shape[1]:
