@@ -61,7 +61,7 @@ class CanvasProbe(QObject):
         return max(dx, 1e-300), max(dy, 1e-300)
 
     def component_at(self, x: float, y: float, slack_px: float = 0.0) -> int | None:
-        """The component whose fitted mean, or one of whose ellipse outlines, is within a few
+        """The component whose fitted mean, or whose 1-sigma ellipse outline, is within a few
         pixels (plus ``slack_px``) of the data point (x, y); None elsewhere."""
         snap = self.session.shown
         if snap is None or self.session.snapshot is None:
@@ -76,6 +76,8 @@ class CanvasProbe(QObject):
         per = len(rings) // max(1, len(means))
         best, best_d = None, max(0.0, _RING_HIT_PX + slack_px) ** 2
         for j, ring in enumerate(rings):
+            if j % max(1, per):  # only the 1-sigma outline selects: the thin 2- and 3-sigma rings cover
+                continue         # so much of the canvas that clicks meant to place a mean hit them
             d = float(np.nanmin(((ring[:, 0] - x) / dx) ** 2 + ((ring[:, 1] - y) / dy) ** 2))
             if d <= best_d:
                 best, best_d = j // max(1, per), d

@@ -79,7 +79,7 @@ def test_clicking_a_fitted_mean_or_its_ellipse_selects_it_and_never_adds_a_mean(
     snap = window.snapshot
     click_canvas(qtbot, window, *snap.means[2])
     assert len(window.means) == 4 and window.inspector.selected == 2
-    ring = window.canvas.ellipses.rings[3 * 1 + 1]  # component 2's 2-sigma outline
+    ring = window.canvas.ellipses.rings[3 * 1]  # component 1's 1-sigma outline
     click_canvas(qtbot, window, *ring[7])
     assert len(window.means) == 4 and window.inspector.selected == 1
     values = window.inspector.values
@@ -93,6 +93,20 @@ def test_clicking_a_fitted_mean_or_its_ellipse_selects_it_and_never_adds_a_mean(
     count = int(np.count_nonzero(np.argmax(snap.resp, axis=1) == 1))
     assert values["count"].text() == f"{count:,} points"
     click_canvas(qtbot, window, 6.5, -3.5)  # empty canvas, away from every outline: a new mean
+    qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
+
+
+def test_only_the_1_sigma_outline_selects_a_thin_outer_ring_does_not(qtbot, window):
+    """The 2- and 3-sigma rings cover much of the canvas: a click on them places a mean as on empty
+    canvas (selecting there turned clicks meant to place a mean into selections)."""
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window, 8)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is not None and window.canvas._snapshot.iteration == 8,
+                    timeout=3000)
+    rings = window.canvas.ellipses.rings
+    k = next(k for k in range(4) for p in rings[3 * k + 2][::5] if window.canvas_probe.component_at(*p) is None)
+    point = next(p for p in rings[3 * k + 2][::5] if window.canvas_probe.component_at(*p) is None)
+    click_canvas(qtbot, window, *point)
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
 
 
