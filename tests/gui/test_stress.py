@@ -238,7 +238,9 @@ class Stress:
         screen before ``name`` and is gone, Undo (Redo after an Undo), repeatedly, brings it back.
         Then as many Redo (Undo) return to where the action left the window. New data start a new
         document (its undo stack starts afresh): not an edit of this fit."""
-        if name in NEW_DATA_ACTIONS and self.window.undo_stack.count() == 0:
+        stack = self.window.undo_stack
+        fresh = all(stack.text(i) == "suggested means" for i in range(stack.count()))
+        if name in NEW_DATA_ACTIONS and fresh:  # new data: the stack was cleared (then maybe the suggested means)
             return
         if self._holds(fit):
             return
