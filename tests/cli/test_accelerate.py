@@ -4,24 +4,12 @@ import numpy as np
 import pytest
 
 from gmm_desktop.cli.main import main
+from tests.cli.cli_helpers import NOTEBOOK_MEANS, run
 from gmm_desktop.io.datasets import write_csv
 from gmm_desktop.io.generator import generate
 from gmm_desktop.io.model_io import load_model
 
-NOTEBOOK_MEANS = "1,-1;5,5;8,7;10,0"
 
-
-@pytest.fixture
-def data_csv(tmp_path):
-    path = tmp_path / "data.csv"
-    write_csv(generate("medium", seed=0), path)
-    return path
-
-
-def run(capsys, *argv):
-    code = main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fit_squarem_same_model_fewer_em_steps(data_csv, tmp_path, capsys):

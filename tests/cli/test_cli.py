@@ -8,24 +8,12 @@ import numpy as np
 import pytest
 
 from gmm_desktop.cli.main import main
+from tests.cli.cli_helpers import NOTEBOOK_MEANS, run
 from gmm_desktop.io.datasets import load_data, write_csv
 from gmm_desktop.io.generator import generate
 from gmm_desktop.io.model_io import data_sha256, load_model
 
-NOTEBOOK_MEANS = "1,-1;5,5;8,7;10,0"
 
-
-@pytest.fixture
-def data_csv(tmp_path):
-    path = tmp_path / "data.csv"
-    write_csv(generate("medium", seed=0), path)
-    return path
-
-
-def run(capsys, *argv):
-    code = main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_generate_is_deterministic_and_has_the_contract_header(tmp_path, capsys):
