@@ -50,7 +50,10 @@ def test_a_click_on_a_point_of_the_plot_shows_its_iteration(qtbot, window):
     seen = step(qtbot, window, 5)
     plot = window.loglik_plot
     x, y = plot.curve.getData()
-    scene = plot.getPlotItem().vb.mapViewToScene(pg_point(x[2], y[2]))
+    plot.grab()  # paint, as the screen would: the y range follows the new points only when painted
+    vb = plot.getPlotItem().vb
+    scene = vb.mapViewToScene(pg_point(x[2], y[2]))
+    assert vb.sceneBoundingRect().contains(scene), "the point to click is drawn inside the plot"
     QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      plot.mapFromScene(scene))
     assert window.snapshot.iteration == 3
