@@ -806,8 +806,8 @@ class PointCloud(QObject):
         self._job = job
         if len(self._X) > COLOR_SLICE:  # not inside the caller's event (often a whole frame's work)
             self._work_timer.start()
-        else:
-            self._work(WORK_BUDGET_MS)
+        else:  # few points: all of it now, whatever the machine's load (one slice costs little)
+            self._work(budget_ms=math.inf)
 
     def _work(self, budget_ms: float) -> None:
         """Advance the colour job for about ``budget_ms``; continue later, or draw the result."""
