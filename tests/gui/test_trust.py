@@ -52,9 +52,9 @@ def test_no_ghost_of_the_old_fit_after_new_data_loads(qtbot, window, tmp_path, c
     """Issue 11.3: after a fit, opening other data left fragments of the old ellipses and legend."""
     place_means(qtbot, window, NOTEBOOK_START)
     converge(qtbot, window)
-    qtbot.wait(100)
-    before = component_colour_mask(screen_pixels(window, window.canvas), 4)
-    assert before.sum() > 500  # the check below can fail: the fit's colours are on screen now
+    # the check below can fail: the fit's colours are on screen now (once the frame is painted)
+    qtbot.waitUntil(lambda: component_colour_mask(screen_pixels(window, window.canvas), 4).sum() > 500,
+                    timeout=5000)
 
     other = generator.generate("small", centers=np.array(centers), seed=4)
     path = tmp_path / "other.csv"
@@ -62,17 +62,31 @@ def test_no_ghost_of_the_old_fit_after_new_data_loads(qtbot, window, tmp_path, c
     assert window.load_data(path)
     qtbot.waitUntil(lambda: window.canvas._snapshot is None and not window.canvas._legend.isVisible(),
                     timeout=5000)
-    qtbot.wait(100)  # the frame timer and any queued repaint have run
+    ratio = window.screen().devicePixelRatio()
+
+    def grey_under_points(pixels):
+        """Share of the new points with a neutral marker under them (the markers once culled to a
+        stale view and drew none)."""
+        at_points = np.array([pixels[round(p.y() * ratio), round(p.x() * ratio)]
+                              for p in (canvas_point(window, x, y) for x, y in other.X)])
+        grey = (at_points.max(axis=1) - at_points.min(axis=1) < 25) & (at_points.max(axis=1) < 200)
+        return grey.mean()
+
+    def settled():
+        pixels = screen_pixels(window, window.canvas)
+        return not component_colour_mask(pixels, 4).any() and grey_under_points(pixels) > 0.8
+
+    # the frame timer and any queued repaint have run (a loaded machine may take a while); a real
+    # ghost stays for good, so waiting does not hide one
+    try:
+        qtbot.waitUntil(settled, timeout=3000)
+    except qtbot.TimeoutError:
+        pass  # reported below, with where
     pixels = screen_pixels(window, window.canvas)
     ghosts = component_colour_mask(pixels, 4)
     ys, xs = np.nonzero(ghosts)
     assert ghosts.sum() == 0, f"old components' colours still on screen at {list(zip(xs[:8], ys[:8]))}"
-    # and the new points are on screen (the markers once culled to a stale view and drew none)
-    ratio = window.screen().devicePixelRatio()
-    at_points = np.array([pixels[round(p.y() * ratio), round(p.x() * ratio)]
-                          for p in (canvas_point(window, x, y) for x, y in other.X)])
-    grey = (at_points.max(axis=1) - at_points.min(axis=1) < 25) & (at_points.max(axis=1) < 200)
-    assert grey.mean() > 0.8  # a neutral marker (or several) under nearly every point
+    assert grey_under_points(pixels) > 0.8  # a neutral marker (or several) under nearly every point
 
 
 def test_default_view_frames_the_data_with_a_small_margin(qtbot, window, tmp_path):
