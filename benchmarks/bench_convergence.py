@@ -80,7 +80,7 @@ def run_sklearn(X, p0, settings, max_iter=None):
     prec = np.linalg.inv(p0.covariances) if ct in ("full", "tied") else 1.0 / p0.covariances
     gm = GaussianMixture(p0.n_components, covariance_type=ct, tol=tol, max_iter=max_iter or settings["max_iter"],
                          reg_covar=settings["reg_covar"], weights_init=p0.weights, means_init=p0.means,
-                         precisions_init=prec)
+                         precisions_init=prec, init_params="random_from_data")
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

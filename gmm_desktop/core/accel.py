@@ -35,8 +35,9 @@ Iterations, stopping rule, fixed point
     log-likelihood of an E-step of exactly those parameters, so :attr:`SquaremFitter.trace` never
     decreases and every reported iterate is the output of an M-step. The stopping rule is plain EM's
     (:class:`~gmm_desktop.core.em.EMFitter`): stop when one plain EM step changed the log-likelihood
-    by less than ``tol`` (``tol_mode`` ``total`` or ``per-sample``); the saved parameters are then
-    ``F(theta0)``, exactly what plain EM would return from ``theta0``. A plain EM step that would
+    by less than ``tol`` (``tol_mode`` ``total`` or ``per-sample``): either ``theta0 -> theta1`` or
+    the stabilising step ``theta' -> theta_new`` of a kept extrapolation; the saved parameters are
+    then that step's result, exactly what plain EM would return from its start. A plain EM step that would
     *lower* the log-likelihood also ends the fit, at the point before it (converged): EM cannot
     improve on that point. Plain EM never gets there, but an extrapolation can land just past EM's
     fixed point, where the M-step's ``reg_covar`` costs a little likelihood (about 1e-6 on a
@@ -336,8 +337,8 @@ class SquaremFitter:
                 self.n_extrapolations += 1
                 if step >= self.step_max:
                     self.step_max = min(STEP_CAP, self.step_max * STEP_FACTOR)
-                params, ll, state = kept
-                return self._report(params, ll, state, ll - ll1, False)
+                params, ll, state, converged = kept
+                return self._report(params, ll, state, ll - ll1, converged)
             self.n_fallbacks += 1
             if step >= self.step_max:
                 self.step_max = max(self._step_max0, self.step_max / STEP_FACTOR)
@@ -383,7 +384,7 @@ class SquaremFitter:
         t0, r, v = self._vectors
         try:
             prime = self._coords.to_params(t0 + 2.0 * step * r + step * step * v)
-            _ll_prime, state_prime = self._map.expect(prime)
+            ll_prime, state_prime = self._map.expect(prime)
             self.n_em_steps += 1
             if self.n_em_steps >= self.max_iter:
                 return None
@@ -392,7 +393,8 @@ class SquaremFitter:
             return None
         if not (math.isfinite(ll_new) and ll_new >= ll1):
             return None
-        return new, ll_new, state_new
+        # the stabilising step is a plain EM step (theta' -> F(theta')): plain EM's rule applies to it
+        return new, ll_new, state_new, self._is_converged(ll_new - ll_prime)
 
     def run(self, callback=None) -> EMSnapshot:
         """Iterate until converged or ``max_iter`` EM steps; ``callback(snapshot)`` after each iterate."""

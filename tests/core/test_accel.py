@@ -182,3 +182,22 @@ def test_make_fitter_and_bad_option():
         make_fitter(X, p0, accelerate="fast")
     snap, fitter = accel.fit(X, p0, accelerate="squarem")
     assert snap.converged and isinstance(fitter, SquaremFitter)
+
+
+@pytest.mark.parametrize("name, k", [("faithful.csv", 2), ("iris.csv", 3)])
+def test_never_more_em_steps_than_plain_em_where_em_is_quick(name, k):
+    """Where plain EM converges in a handful of steps (Old Faithful: 5), SQUAREM must not cost more:
+    the stabilising step of a kept extrapolation is a plain EM step and ends the fit by the same rule."""
+    from pathlib import Path
+
+    from gmm_desktop.io.datasets import load_data
+
+    X = load_data(Path(__file__).resolve().parents[2] / "resources" / name).X
+    p0 = initial_params(X, k, method="kmeans++", seed=0)
+    plain = EMFitter(X, p0, tol=1e-4)
+    plain_snap = plain.run()
+    fast = SquaremFitter(X, p0, tol=1e-4)
+    snap = fast.run()
+    assert plain_snap.converged and snap.converged
+    assert fast.n_em_steps <= plain_snap.iteration
+    assert snap.log_likelihood >= plain_snap.log_likelihood - 1e-6 * abs(plain_snap.log_likelihood)
