@@ -17,6 +17,7 @@ from gmm_desktop.cli.parser import (
     load_dataset,
     positive_int,
 )
+from gmm_desktop.core.accel import resolve_accelerate
 from gmm_desktop.core.options import OPTIONS
 
 
@@ -107,13 +108,12 @@ def run(args) -> int:
         raise UsageError("give --means or --means-file, not both")
     if args.method == "vb" and args.engine == "dask":
         raise UsageError("--method vb works with --engine memory only; drop one of them")
-    if args.method == "vb" and args.accelerate != "none":
+    if args.method == "vb" and args.accelerate not in (None, "none"):
         raise UsageError("--accelerate squarem works with --method em only; drop one of them")
+    args.accelerate = resolve_accelerate(args.accelerate, args.tol, args.method)
     if args.method == "vb" and args.dtype != "float64":
         raise UsageError("--dtype float32 works with --method em only; drop one of them")
     if args.engine == "dask":
-        if args.accelerate != "none":
-            raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
         if args.dtype != "float64":
             raise UsageError("--dtype float32 works with --engine memory only; drop one of them")
         return _run_dask(args)
@@ -167,7 +167,7 @@ def _run_dask(args) -> int:
                   file=sys.stderr, flush=True)
 
         fit = engine.fit(initial, tol=args.tol, tol_mode=args.tol_mode, max_iter=args.max_iter,
-                         reg_covar=args.reg_covar, callback=progress)
+                         reg_covar=args.reg_covar, callback=progress, accelerate=args.accelerate)
         sha = engine.sha256()
         settings = model_settings(vars(args), Start(init, args.seed))
         if init != "means":
@@ -178,6 +178,8 @@ def _run_dask(args) -> int:
                    log_likelihood=fit.log_likelihood)
     state = "converged" if fit.converged else "did not converge"
     its = "iteration" if fit.n_iter == 1 else "iterations"
+    if args.accelerate != "none":
+        its += f" ({args.accelerate}: {fit.fitter.n_em_steps} EM steps)"
     print(f"{state} after {fit.n_iter} {its}: log-likelihood {fit.log_likelihood:.6f} "
           f"({k} components, {args.covariance_type}, {engine.n_samples} points, dask engine) -> {args.output}")
     if fit.collapsed:

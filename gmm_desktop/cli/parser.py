@@ -126,7 +126,7 @@ def add_em_options(parser: argparse.ArgumentParser) -> None:
     """The EM and data options shared by ``fit`` and ``select``."""
     for name in EM_SETTINGS:
         add_option(parser, name)
-    add_option(parser, "accelerate")
+    add_option(parser, "accelerate", default=None)  # None: resolve_accelerate (squarem, or plain EM where it must)
     add_option(parser, "dtype")
     parser.add_argument("--columns", type=columns_list, help="feature columns by header name or 0-based index")
     parser.add_argument("--drop-invalid", action="store_true",

@@ -20,6 +20,7 @@ from gmm_desktop.cli.parser import (
     dask_engine_for,
     load_dataset,
 )
+from gmm_desktop.core.accel import resolve_accelerate
 from gmm_desktop.core.selection import select_model
 
 
@@ -61,12 +62,9 @@ def run(args) -> int:
     if args.seed < 0:
         raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
     check_engine_options(args)
+    args.accelerate = resolve_accelerate(args.accelerate, args.tol)
     with contextlib.ExitStack() as stack:
         fit_all = None
-        if args.engine == "dask" and args.accelerate != "none":
-            raise UsageError("--accelerate squarem works with --engine memory only; drop one of them")
-        if args.engine == "dask" and args.dtype != "float64":
-            raise UsageError("--dtype float32 works with --engine memory only; drop one of them")
         if args.engine == "dask":  # every restart of every candidate is a task on the cluster
             from gmm_desktop.dask_engine import spread_fits
 

@@ -25,8 +25,10 @@ Parametrisation
     The extrapolation runs in coordinates in which every point is a valid mixture, so ``theta'``
     never needs clipping: log-weights (mapped back by softmax), means, and the lower Cholesky factor
     of each covariance with its diagonal as logarithms (``diag``/``spherical``: the log-variances).
-    Means and factors are taken in units of each feature's standard deviation about the data's mean,
-    so the step length does not depend on the data's units. Plain Euclidean norms are used, as in
+    Means and factors are taken in units of each feature's standard deviation about the mean, as
+    the initial mixture describes them (after an M-step: the data's, up to ``reg_covar``), so the
+    step length does not depend on the data's units, and every engine (in memory, a Dask cluster)
+    takes the same steps. Plain Euclidean norms are used, as in
     the paper; the log-likelihood safeguard catches the steps for which that is a poor choice.
 
 Iterations, stopping rule, fixed point
@@ -66,6 +68,7 @@ import numpy as np
 from gmm_desktop.core.em import collapsed_components
 from gmm_desktop.core.fitter import EMFitter, EMSnapshot
 from gmm_desktop.core.errors import FitError, ParamsError
+from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.core.params import GMMParams
 
 #: Values of the ``accelerate`` option.
@@ -77,6 +80,18 @@ STEP_MAX0 = 1.0
 STEP_FACTOR = 4.0
 #: The largest step length ever tried (keeps ``a^2 v`` far from overflow).
 STEP_CAP = 1e6
+
+
+def resolve_accelerate(accelerate: str | None, tol: float, method: str = "em") -> str:
+    """The acceleration a headless fit uses: ``accelerate`` when given, else the options table's
+    default (``squarem``), except plain EM (``none``) where an accelerated fit could not keep a
+    promise: with ``tol == 0`` (``--tol 0 --max-iter N`` runs exactly N EM iterations and saves the
+    N-th M-step's parameters) and for ``method='vb'`` (variational EM is not accelerated)."""
+    if accelerate is not None:
+        return check_accelerate(accelerate)
+    if method != "em" or tol == 0:
+        return "none"
+    return OPTIONS["accelerate"].default
 
 
 def check_accelerate(accelerate: str) -> str:
@@ -107,10 +122,14 @@ class Coordinates:
     n_features: int
 
     @classmethod
-    def for_data(cls, X: np.ndarray, params: GMMParams) -> "Coordinates":
-        center = X.mean(axis=0)
-        scale = X.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
+    def for_mixture(cls, params: GMMParams) -> "Coordinates":
+        """Centre and scales from the mixture's own mean and variances, for data the fitter does not
+        hold (a distributed engine). After an M-step they are the data's, up to ``reg_covar``."""
+        w = params.weights
+        center = w @ params.means
+        second = np.einsum("k,kd->d", w, np.diagonal(params.full_covariances(), axis1=1, axis2=2) + params.means**2)
+        var = second - center**2
+        scale = np.sqrt(np.where(var > 0, var, 1.0))
         return cls(center, scale, params.covariance_type, params.n_components, params.n_features)
 
     def to_vector(self, params: GMMParams) -> np.ndarray:
@@ -197,11 +216,12 @@ class SquaremFitter:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or None with ``engine``
     initial : GMMParams
-    tol, tol_mode, max_iter, reg_covar, fast, n_threads, dtype
+    tol, tol_mode, max_iter, reg_covar, fast, n_threads, dtype, engine
         As for :class:`~gmm_desktop.core.em.EMFitter`; ``max_iter`` bounds the EM steps
-        (:attr:`n_em_steps`).
+        (:attr:`n_em_steps`). With ``engine`` (e.g. the Dask engine) every E-step runs there and
+        the coordinates are scaled by the initial mixture's moments (on every engine).
     step_min, step_max : float
         The step length's lower bound and the initial upper bound (SQUAREM's ``step.min0`` and
         ``step.max0``, both 1: the first cycle is plain EM). A larger ``step_min`` forces longer
@@ -229,7 +249,7 @@ class SquaremFitter:
     """
 
     def __init__(self, X, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-                 fast=True, n_threads=None, step_min=STEP_MIN, step_max=STEP_MAX0, dtype="float64"):
+                 fast=True, n_threads=None, step_min=STEP_MIN, step_max=STEP_MAX0, dtype="float64", engine=None):
         if not (math.isfinite(step_min) and 1.0 <= step_min <= STEP_CAP):
             raise ParamsError(f"step_min must be between 1 and {STEP_CAP:g}, got {step_min!r}")
         if not (math.isfinite(step_max) and step_min <= step_max <= STEP_CAP):
@@ -237,12 +257,12 @@ class SquaremFitter:
         self.step_min = float(step_min)
         self._step_max0 = float(step_max)
         self._fitter = EMFitter(X, initial, tol=tol, tol_mode=tol_mode, max_iter=max_iter, reg_covar=reg_covar,
-                                fast=fast, n_threads=n_threads, dtype=dtype)
+                                fast=fast, n_threads=n_threads, dtype=dtype, engine=engine)
         f = self._fitter
         self.X, self.initial = f.X, f.initial
         self.tol, self.tol_mode, self.max_iter, self.reg_covar = f.tol, f.tol_mode, f.max_iter, f.reg_covar
         self._map = _EMMap(f)
-        self._coords = Coordinates.for_data(self.X, initial)
+        self._coords = Coordinates.for_mixture(initial)  # the same on every engine (a cluster's data are not here)
         self.trace: list[float] = []
         self.n_em_steps = 0
         self.n_extrapolations = 0

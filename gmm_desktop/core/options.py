@@ -127,8 +127,10 @@ _OPTIONS = (
            label="Max iterations"),
     Option("reg_covar", "float", 1e-6, "added to every covariance diagonal after each M-step", minimum=0.0,
            label="reg_covar"),
-    Option("accelerate", "choice", "none", "squarem: extrapolate EM steps (SQUAREM), same maximum and stopping "
-           "rule in fewer EM steps; the log-likelihood still never decreases", choices=("none", "squarem"),
+    Option("accelerate", "choice", "squarem", "squarem: extrapolate EM steps (SQUAREM), same maximum and "
+           "stopping rule in fewer EM steps, the log-likelihood still never decreasing; none: plain EM, one "
+           "reported iteration per EM step (the window's Step). Default squarem, but plain EM with --tol 0 "
+           "(exactly --max-iter EM iterations) and with --method vb", choices=("none", "squarem"),
            label="Acceleration"),
     Option("dtype", "choice", "float64", "float32: the E-step holds the data in single precision (half the "
            "memory, faster on large data; log-likelihood and statistics still summed in float64; log "

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gmm_desktop.core.accel import check_accelerate, make_fitter
+from gmm_desktop.core.accel import make_fitter, resolve_accelerate
 from gmm_desktop.core.engine import check_dtype
 from gmm_desktop.core.em import check_data, check_settings, count_parameters, information_criteria
 from gmm_desktop.core.errors import FitError, GMMError, ParamsError
@@ -303,7 +303,7 @@ def select_model(
     tol_mode: str = OPTIONS["tol_mode"].default,
     max_iter: int = OPTIONS["max_iter"].default,
     reg_covar: float = OPTIONS["reg_covar"].default,
-    accelerate: str = OPTIONS["accelerate"].default,
+    accelerate: str | None = None,
     dtype: str = OPTIONS["dtype"].default,
     progress=None,
     should_stop=None,
@@ -328,9 +328,11 @@ def select_model(
         Base seed, >= 0.
     tol, tol_mode, max_iter, reg_covar
         EM settings, as for :class:`~gmm_desktop.core.em.EMFitter`.
-    accelerate : {'none', 'squarem'}
+    accelerate : {'none', 'squarem'} or None
         ``squarem``: every candidate is fitted by :class:`~gmm_desktop.core.accel.SquaremFitter`
-        (the same maximum in fewer EM steps; ``max_iter`` then bounds the EM steps).
+        (the same maximum in fewer EM steps; ``max_iter`` then bounds the EM steps). None (the
+        default): :func:`~gmm_desktop.core.accel.resolve_accelerate`, i.e. ``squarem`` unless
+        ``tol`` is 0.
     dtype : {'float64', 'float32'}
         The E-step's data type for every fit (see :class:`~gmm_desktop.core.fitter.EMFitter`).
     progress : callable, optional
@@ -371,7 +373,7 @@ def select_model(
     X = check_data(X)
     covariance_types = check_selection_options(k_min, k_max, covariance_types, criterion, n_init, seed)
     check_settings(tol, tol_mode, max_iter, reg_covar)
-    check_accelerate(accelerate)
+    accelerate = resolve_accelerate(accelerate, tol)
     dtype = check_dtype(dtype)
     k_min, k_max, n_init, seed = int(k_min), int(k_max), int(n_init), int(seed)
     settings = {"tol": float(tol), "tol_mode": tol_mode, "max_iter": int(max_iter), "reg_covar": float(reg_covar),
@@ -404,13 +406,8 @@ def select_model(
         return SelectionCancelled(message, result)
 
     outcomes = None
-    if fit_all is not None:
-        if accelerate != "none":
-            raise ParamsError("accelerate='squarem' is for fits in this process; drop it with fit_all")
-        if dtype != "float64":
-            raise ParamsError("dtype='float32' is for fits in this process; drop it with fit_all")
-        em_settings = {key: value for key, value in settings.items() if key not in ("accelerate", "dtype")}
-        outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], em_settings))
+    if fit_all is not None:  # each job is fit_job(X, k, ctype, seed, settings), accelerate and dtype included
+        outcomes = iter(fit_all(X, [(k, ctype, s) for ctype, k in grid for s in seeds], dict(settings)))
     for ctype, k in grid:
         best = None  # (log_likelihood, r, outcome)
         restart_lls: list[float] = []

@@ -30,6 +30,7 @@ import dask
 import dask.bag as db
 import numpy as np
 
+from gmm_desktop.core.accel import make_fitter
 from gmm_desktop.core.em import precision_cholesky
 from gmm_desktop.core.engine import Engine, Expectation
 from gmm_desktop.core.errors import DataError, ParamsError
@@ -310,24 +311,27 @@ class DaskEngine(Engine):
         return self.hard_assignment_params(centers, covariance_type, reg_covar)
 
     # ---------------------------------------------------------------- the fit
-    def fitter(self, initial: GMMParams, **settings) -> EMFitter:
+    def fitter(self, initial: GMMParams, accelerate: str = "none", **settings):
         """The core's :class:`~gmm_desktop.core.fitter.EMFitter` on this engine (``settings`` are its
-        own: tol, tol_mode, max_iter, reg_covar, locks, ...); its constructor runs the first E-step."""
+        own: tol, tol_mode, max_iter, reg_covar, locks, ...), or with ``accelerate='squarem'`` the
+        core's :class:`~gmm_desktop.core.accel.SquaremFitter` on it (every E-step still one pass over
+        the chunks, and fewer of them); its constructor runs the first E-step."""
         self.check()
         if initial.n_features != self.n_features:
             raise DataError(f"the data have {self.n_features} features but the model has {initial.n_features}; "
                             "choose the same columns the model was fitted on")
-        return EMFitter(None, initial, engine=self, **settings)
+        return make_fitter(None, initial, accelerate=accelerate, engine=self, **settings)
 
     def fit(self, initial: GMMParams, *, tol=1e-4, tol_mode="total", max_iter=1000, reg_covar=1e-6,
-            callback=None, **settings) -> DaskFit:
+            callback=None, accelerate: str = "none", **settings) -> DaskFit:
         """EM from ``initial`` by the core's fitter (:meth:`fitter`, :meth:`EMFitter.run`): one iteration
         is an M-step then the E-step of the new parameters, stopped by the fitter's rule.
+        ``accelerate='squarem'``: SQUAREM's iterates (:mod:`gmm_desktop.core.accel`), fewer passes.
 
         ``callback(iteration, log_likelihood, change, seconds)`` after each iteration.
         """
-        fitter = self.fitter(initial, tol=tol, tol_mode=tol_mode, max_iter=max_iter, reg_covar=reg_covar,
-                             **settings)
+        fitter = self.fitter(initial, accelerate=accelerate, tol=tol, tol_mode=tol_mode, max_iter=max_iter,
+                             reg_covar=reg_covar, **settings)
         times: list[float] = []
         last = [time.perf_counter()]
 

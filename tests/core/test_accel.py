@@ -164,7 +164,10 @@ def test_per_sample_tolerance_is_plain_em_rule():
 def test_coordinates_round_trip(ctype):
     X, k = separated(7)
     p = initial_params(X, k, method="kmeans++", covariance_type=ctype, seed=7)
-    c = Coordinates.for_data(X, p)
+    c = Coordinates.for_mixture(p)
+    # after an M-step the mixture's overall mean and spread are the data's (its units)
+    np.testing.assert_allclose(c.center, X.mean(axis=0), atol=1e-9)
+    np.testing.assert_allclose(c.scale, X.std(axis=0), rtol=0.01)  # spherical: one variance for all features
     back = c.to_params(c.to_vector(p))
     assert_same_mixture(back, p, atol=1e-12)
     # every vector is a valid mixture

@@ -35,6 +35,12 @@ def test_signature_defaults_are_the_tables(function):
     shared = [name for name in params if name in OPTIONS]
     assert len(shared) >= 4
     for name in shared:
+        if name == "accelerate" and params[name].default is None:  # None: the table's, unless tol is 0
+            from gmm_desktop.core.accel import resolve_accelerate
+
+            assert resolve_accelerate(None, tol=1e-4) == OPTIONS[name].default == "squarem"
+            assert resolve_accelerate(None, tol=0.0) == "none"
+            continue
         assert params[name].default == OPTIONS[name].default, name
 
 

@@ -86,6 +86,30 @@ def test_select_spreads_candidates_over_the_workers_and_picks_as_in_memory(clust
     assert "gmm-select" in keys
 
 
+def test_fit_and_select_accelerated_on_the_cluster(cluster, npy, tmp_path, capsys):
+    """SQUAREM (the default) runs on the cluster too: fewer passes, the memory engine's model."""
+    X, path = npy
+    common = [path, "--means", MEANS, "--tol", "1e-6"]
+    code, out_mem, _ = run_cli(["fit", *common, "-o", str(tmp_path / "mem.json")], capsys)
+    assert code == 0 and "(squarem:" in out_mem
+    code, out, err = run_cli(["fit", *common, "--engine", "dask", "--scheduler", scheduler_of(cluster),
+                              "--chunk-rows", "500", "-o", str(tmp_path / "dask.json")], capsys)
+    assert code == 0, err
+    assert "(squarem:" in out
+    steps = [int(o.split("(squarem: ")[1].split(" EM steps")[0]) for o in (out_mem, out)]
+    assert steps[0] == steps[1]
+    mem = json.loads((tmp_path / "mem.json").read_text())
+    got = json.loads((tmp_path / "dask.json").read_text())
+    assert got["settings"]["accelerate"] == mem["settings"]["accelerate"] == "squarem"
+    np.testing.assert_allclose(got["means"], mem["means"], rtol=1e-8)
+    code, out, err = run_cli(["select", path, "--k-min", "2", "--k-max", "3", "--n-init", "1", "--engine", "dask",
+                              "--scheduler", scheduler_of(cluster), "--accelerate", "squarem", "--dtype", "float32",
+                              "-o", str(tmp_path / "sel.json")], capsys)
+    assert code == 0, err
+    chosen = json.loads((tmp_path / "sel.json").read_text())
+    assert chosen["settings"]["accelerate"] == "squarem" and chosen["settings"]["dtype"] == "float32"
+
+
 def test_fit_with_the_local_cluster_in_a_fresh_process(npy, tmp_path):
     """The one command of the README: no --scheduler, a local cluster started and stopped."""
     _, path = npy

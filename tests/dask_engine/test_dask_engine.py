@@ -210,3 +210,24 @@ def test_readers_refuse_what_they_cannot_read(tmp_path):
     np.save(tmp_path / "ok.npy", np.zeros((5, 2)))
     with pytest.raises(DataError, match="no column 'z'"):
         open_data(str(tmp_path / "ok.npy"), columns=["z"])
+
+
+@pytest.mark.parametrize("ctype", ["full", "diag"])
+def test_squarem_on_the_cluster_takes_the_memory_engines_steps(client, data, ctype):
+    """Accelerated EM on the cluster: the same iterates as SQUAREM in memory, EM's maximum, fewer passes."""
+    from gmm_desktop.core.accel import SquaremFitter
+
+    X, path = data
+    engine = DaskEngine(open_data(path, chunk_rows=1000), client)
+    initial = params_from_means(X, START_MEANS, ctype)
+    settings = dict(tol=1e-6, max_iter=300)
+    got = engine.fit(initial, accelerate="squarem", **settings)
+    memory = SquaremFitter(X, initial, **settings)
+    snap = memory.run()
+    assert got.fitter.n_em_steps == memory.n_em_steps and got.converged and snap.converged
+    np.testing.assert_allclose(got.trace, memory.trace, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(got.params.means, snap.params.means, rtol=1e-8)
+    assert np.all(np.diff(got.trace) >= 0)
+    plain_snap, plain = memory_fit(X, initial, **settings)
+    assert got.fitter.n_em_steps < plain_snap.iteration  # fewer passes over the chunks
+    np.testing.assert_allclose(got.params.means, plain_snap.params.means, atol=1e-3)
