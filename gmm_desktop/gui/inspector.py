@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from gmm_desktop.core.errors import GMMError
-from gmm_desktop.document import CURSOR, LOCKS
+from gmm_desktop.document import CURSOR, LOCKS, VIEW
 from gmm_desktop.gui import palette
 
 _MEAN_HIT_PX = 12.0
@@ -117,10 +117,13 @@ class CanvasProbe(QObject):
             return ""
         dx, dy = self._px()
         X = dataset.X
-        near = np.flatnonzero((np.abs(X[:, 0] - x) <= _HOVER_PX * dx) & (np.abs(X[:, 1] - y) <= _HOVER_PX * dy))
+        P = self.canvas.cloud.points  # the points as drawn in the view shown (a pair, PCA, 1-D)
+        if len(P) != len(X):
+            return ""
+        near = np.flatnonzero((np.abs(P[:, 0] - x) <= _HOVER_PX * dx) & (np.abs(P[:, 1] - y) <= _HOVER_PX * dy))
         if len(near) == 0:
             return ""
-        d2 = ((X[near, 0] - x) / dx) ** 2 + ((X[near, 1] - y) / dy) ** 2
+        d2 = ((P[near, 0] - x) / dx) ** 2 + ((P[near, 1] - y) / dy) ** 2
         i = int(near[np.argmin(d2)])
         names = dataset.feature_names
         lines = [f"point {i + 1}: " + ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, X[i]))]
@@ -192,7 +195,7 @@ class Inspector(QGroupBox):
         self.combo.currentIndexChanged.connect(self._on_combo)
         self._session.fit_changed.connect(self._update)
         self._session.means_changed.connect(lambda _m: self._update())
-        self._session.document.subscribe(lambda _change: self._update(), kinds=(LOCKS, CURSOR))
+        self._session.document.subscribe(lambda _change: self._update(), kinds=(LOCKS, CURSOR, VIEW))
 
     def select(self, k: int) -> None:
         """Show component ``k`` (0-based)."""
@@ -242,9 +245,18 @@ class Inspector(QGroupBox):
             self.values["weight"].setText(f"{snap.weights[k]:.4f}")
             self.values["mean"].setText("(" + ", ".join(f"{v:.4g}" for v in snap.means[k]) + ")")
             self.values["covariance"].setText("\n".join("[" + "  ".join(f"{v:9.4g}" for v in row) + "]" for row in cov))
-            major, minor, angle = axes_of(cov)
-            self.values["axes"].setText(f"{major:.4g} and {minor:.4g}")
-            self.values["angle"].setText(f"{angle:.1f}° from the x axis")
+            # the ellipse as drawn: the component's projection onto the view shown
+            view = session.document.view
+            shown = view.project_covariances(np.asarray(snap.params.full_covariances()[k])[None])[0]
+            names = view.axis_labels(session.dataset.feature_names) if session.dataset is not None else ["x", "y"]
+            if shown.shape == (1, 1):
+                self.values["axes"].setText(f"σ = {math.sqrt(max(shown[0, 0], 0.0)):.4g} along {names[0]}")
+                self.values["angle"].setText("– (one feature shown)")
+            else:
+                major, minor, angle = axes_of(shown)
+                self.values["axes"].setText(f"{major:.4g} and {minor:.4g}")
+                axis = "the x axis" if list(names) == ["x", "y"] else f"the {names[0]} axis ({names[0]} × {names[1]} view)"
+                self.values["angle"].setText(f"{angle:.1f}° from {axis}")
             if snap.resp is not None:
                 labels = snap.labels if snap.labels is not None else np.argmax(snap.resp, axis=1)
                 self.values["count"].setText(f"{int(np.count_nonzero(labels == k)):,} points")

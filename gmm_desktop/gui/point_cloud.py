@@ -624,6 +624,11 @@ class PointCloud(QObject):
         return self._job is not None
 
     @property
+    def points(self) -> np.ndarray:
+        """The points as drawn, in canvas coordinates, ndarray of shape (n, 2) (read only)."""
+        return self._X
+
+    @property
     def refresh_pending(self) -> bool:
         """Whether a change of view or new colours are still to be drawn (see :meth:`refresh`)."""
         return self._view_timer.isActive() or self._job is not None

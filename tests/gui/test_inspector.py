@@ -158,3 +158,26 @@ def pg_point(x, y):
     from PySide6.QtCore import QPointF
 
     return QPointF(float(x), float(y))
+
+
+def test_the_readout_and_the_hover_follow_the_view_shown(qtbot, make_window):
+    """Four features shown as (2, 3): the axes and angle describe the drawn ellipse (the 2x2 block of
+    features 2 and 3), and hovering finds a point where it is drawn, not at its features 0 and 1."""
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(size=(150, 4)) * [1, 1, 3, 0.5] + [0, 0, 0, 0],
+                        rng.normal(size=(150, 4)) * [1, 1, 0.5, 2] + [9, 9, 20, 20]])
+    window = make_window(data=X)
+    place_means(qtbot, window, [[0.0, 0.0], [9.0, 9.0]])
+    step(qtbot, window, 3)
+    window.set_view(2, 3)
+    window.inspector.select(0)
+    cov = window.snapshot.params.full_covariances()[0][np.ix_([2, 3], [2, 3])]
+    vals = np.linalg.eigvalsh(cov)
+    values = window.inspector.values
+    assert values["axes"].text() == f"{np.sqrt(vals[1]):.4g} and {np.sqrt(vals[0]):.4g}"
+    names = window.session.dataset.feature_names
+    assert f"from the {names[2]} axis ({names[2]} × {names[3]} view)" in values["angle"].text()
+    wait_colours(qtbot, window)
+    i = 5
+    text = window.canvas_probe.hover_text(X[i, 2], X[i, 3])
+    assert text.splitlines()[0].startswith(f"point {i + 1}: ")
