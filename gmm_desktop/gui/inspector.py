@@ -139,15 +139,21 @@ class CanvasProbe(QObject):
 class Inspector(QGroupBox):
     """The selected component's numbers, its locks and its editable start values.
 
+    ``selection_changed(k)`` (an int, or None) when the component shown changes, so the canvas can
+    mark it.
+
     Parameters
     ----------
     window : MainWindow
         Its ``session``, ``lock_component`` and ``set_component``.
     """
 
+    selection_changed = Signal(object)
+
     def __init__(self, window, parent=None):
         super().__init__("Component", parent)
         self.setObjectName("inspector")
+        self._marked: int | None = None
         self._window = window
         self._session = window.session
         self.selected: int | None = None
@@ -236,7 +242,9 @@ class Inspector(QGroupBox):
                 for check in self.locks.values():
                     check.setChecked(False)
                 self.setTitle("Component (click a fitted mean or ellipse)")
+                self._mark(None)
                 return
+            self._mark(k)
             self.combo.setCurrentIndex(k)
             color = palette.component_color(k).name()
             self.setTitle(f"Component {k + 1}")
@@ -267,6 +275,11 @@ class Inspector(QGroupBox):
                 check.setChecked(bool(getattr(lock, part)))
         finally:
             self._updating = False
+
+    def _mark(self, k) -> None:
+        if k != self._marked:
+            self._marked = k
+            self.selection_changed.emit(k)
 
     def _fill_edits(self) -> None:
         k = self.selected

@@ -273,6 +273,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         side_layout.addStretch(1)
         self.canvas_probe = CanvasProbe(self.canvas, self.session)  # click selects, hover tells
         self.canvas_probe.selected.connect(self.inspector.select)
+        self.inspector.selection_changed.connect(self.canvas.ellipses.set_selected)  # the selected one drawn wide
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

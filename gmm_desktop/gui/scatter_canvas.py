@@ -22,6 +22,7 @@ SIGMAS = (1.0, 2.0, 3.0)
 _SIGMA_ALPHA = (255, 200, 150)
 _SIGMA_WIDTH = (2.4, 1.0, 1.0)
 _SIGMA_HALO = (True, False, False)
+_SELECTED_WIDTH = 5.0  # the selected component's 1-sigma outline (the inspector's), screen pixels
 _HIT_RADIUS_PX = 12.0
 TRUTH_Z = 5.0  # the dashed true clusters: under the fitted ellipses (z 10), over the points (z 0)
 LEGEND_ROWS = 8  # more components than this: the legend takes two columns
@@ -205,6 +206,7 @@ class _EllipsesItem(pg.GraphicsObject):
         self._halos: dict[float, QPen] = {}  # line width -> white pen drawn under the outline
         self._data_rect = QRectF()  # the outlines' extent in data coordinates
         self._bounds: QRectF | None = None  # that plus the widest pen's overhang; None: to compute
+        self.selected: int | None = None  # the component the inspector shows: its 1-sigma ring is wide
 
     def set_outlines(self, outlines: np.ndarray, strengths=None) -> None:
         """``outlines`` of shape (n_components, n_sigmas, n_points, 2), as ``ellipses_points`` gives;
@@ -233,6 +235,18 @@ class _EllipsesItem(pg.GraphicsObject):
         super().viewTransformChanged()
         self.prepareGeometryChange()
         self._bounds = None  # the pens' overhang, in data units, changes with the zoom
+
+    def set_selected(self, component: int | None) -> None:
+        """Draw ``component``'s 1-sigma outline wide (None: none)."""
+        if component != self.selected:
+            self.selected = component
+            self.update()
+
+    def selected_pen(self) -> QPen:
+        """The pen of the selected component's wide outline."""
+        pen = pg.mkPen(palette.component_color(self.selected or 0).darker(135), width=_SELECTED_WIDTH * self.width_scale)
+        pen.setCosmetic(True)
+        return pen
 
     def set_width_scale(self, scale: float) -> None:
         """Draw every outline ``scale`` times as wide (pens are rebuilt)."""
@@ -268,7 +282,7 @@ class _EllipsesItem(pg.GraphicsObject):
             if self._data_rect.isNull() and not self.rings:
                 self._bounds = QRectF()
             else:
-                overhang = (max(_SIGMA_WIDTH) * self.width_scale + 2.2) / 2 + 2.0  # screen pixels
+                overhang = (max(*_SIGMA_WIDTH, _SELECTED_WIDTH) * self.width_scale + 2.2) / 2 + 2.0  # screen pixels
                 px, py = self.pixelVectors()
                 pad_x = 0.0 if px is None else px.length() * overhang
                 pad_y = 0.0 if py is None else py.length() * overhang
@@ -283,6 +297,10 @@ class _EllipsesItem(pg.GraphicsObject):
         for pen, path in self._paths:
             painter.setPen(pen)
             painter.drawPath(path)
+        k = self.selected
+        if k is not None and len(SIGMAS) * k < len(self._paths) and len(self._paths) == len(SIGMAS) * len(self.strengths):
+            painter.setPen(self.selected_pen())
+            painter.drawPath(self._paths[len(SIGMAS) * k][1])
 
     def _halo(self, width: float) -> QPen:
         if width not in self._halos:

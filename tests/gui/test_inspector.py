@@ -181,3 +181,27 @@ def test_the_readout_and_the_hover_follow_the_view_shown(qtbot, make_window):
     i = 5
     text = window.canvas_probe.hover_text(X[i, 2], X[i, 3])
     assert text.splitlines()[0].startswith(f"point {i + 1}: ")
+
+
+def test_the_selected_component_is_drawn_wide_on_the_canvas(qtbot, window):
+    from gmm_desktop.gui import palette
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window, 6)
+    qtbot.waitUntil(lambda: window.canvas._snapshot is not None and window.canvas._snapshot.iteration == 6,
+                    timeout=3000)
+
+    def outline_pixels(k):
+        image = window.canvas.grab().toImage()
+        image = image.convertToFormat(image.Format.Format_RGB32)
+        rgb = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+        rgb = rgb[:, :image.width(), 2::-1].astype(int)
+        colour = np.array(palette.component_color(k).darker(135).getRgb()[:3])
+        return int((np.abs(rgb - colour).sum(axis=-1) < 30).sum())
+
+    before = outline_pixels(2)
+    click_canvas(qtbot, window, *window.snapshot.means[2])
+    assert window.inspector.selected == 2 and window.canvas.ellipses.selected == 2
+    assert outline_pixels(2) > 1.5 * before  # its 1-sigma outline is now much wider
+    window.inspector.select(1)
+    assert window.canvas.ellipses.selected == 1
