@@ -22,6 +22,7 @@ MAX_FEATURES = 8
 MAX_MARKERS = 3000
 IMAGE_BINS = 64
 GRID_POINTS = 160
+NEUTRAL_RGBA = (120, 120, 120, 140)  # points before a fit has responsibilities
 RING_SIGMAS = (1.0, 2.0)
 
 
@@ -39,6 +40,7 @@ class _Cell:
     def __init__(self, plot: pg.PlotItem, x: int, y: int):
         self.plot, self.x, self.y = plot, x, y
         self.curves: list[pg.PlotCurveItem] = []
+        self.points: pg.ScatterPlotItem | None = None  # markers (small data), coloured by component
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setMenuEnabled(False)
@@ -75,6 +77,7 @@ class _Grid(pg.GraphicsLayoutWidget):
         self.cells: dict[tuple[int, int], _Cell] = {}
         self._X = None
         self._snapshot = None
+        self._labels = None  # the most responsible component of each point, as the markers show it
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         session.data_changed.connect(self._on_data_changed)
         session.fit_changed.connect(self._on_fit_changed)
@@ -87,6 +90,7 @@ class _Grid(pg.GraphicsLayoutWidget):
         self.clear()
         self.cells = {}
         self._snapshot = None
+        self._labels = None
         X = dataset.X
         self._X = X if X.shape[1] >= 1 else None
         d, names = self.n_shown, dataset.feature_names
@@ -109,8 +113,8 @@ class _Grid(pg.GraphicsLayoutWidget):
     def _draw_points(self, cell: _Cell) -> None:
         x, y = self._X[:, cell.x], self._X[:, cell.y]
         if len(x) <= MAX_MARKERS:
-            cell.plot.addItem(pg.ScatterPlotItem(x, y, size=3, pen=None, brush=pg.mkBrush(120, 120, 120, 140),
-                                                 pxMode=True))
+            cell.points = pg.ScatterPlotItem(x, y, size=3, pen=None, brush=pg.mkBrush(*NEUTRAL_RGBA), pxMode=True)
+            cell.plot.addItem(cell.points)
         else:  # density image: log counts, light grey to black
             (x0, x1), (y0, y1) = _range(x), _range(y)
             counts, _, _ = np.histogram2d(x, y, bins=IMAGE_BINS, range=[[x0, x1], [y0, y1]])
@@ -145,8 +149,33 @@ class _Grid(pg.GraphicsLayoutWidget):
         super().showEvent(event)
         self._draw_fit()
 
+    def _draw_labels(self, snap) -> None:
+        """Colour the markers by each point's most responsible component (grey without them)."""
+        labels = None
+        if snap is not None and self._X is not None and len(self._X) <= MAX_MARKERS:
+            if getattr(snap, "labels", None) is not None and len(snap.labels) == len(self._X):
+                labels = np.asarray(snap.labels)
+            elif snap.resp is not None and len(snap.resp) == len(self._X):
+                labels = np.argmax(snap.resp, axis=1)
+            elif self._labels is not None and len(self._labels) == len(self._X) and snap.phase == "M":
+                return  # after an M-step the colours stay those of the last E-step (as on the canvas)
+        if labels is None and self._labels is None:
+            return
+        if labels is not None and self._labels is not None and np.array_equal(labels, self._labels):
+            return
+        self._labels = labels
+        if labels is None:
+            brushes = pg.mkBrush(*NEUTRAL_RGBA)
+        else:
+            table = [pg.mkBrush(palette.component_color(j, alpha=170)) for j in range(int(labels.max()) + 1)]
+            brushes = [table[j] for j in labels]
+        for cell in self.cells.values():
+            if cell.points is not None:
+                cell.points.setBrush(brushes)
+
     def _draw_fit(self) -> None:
         snap = self._snapshot
+        self._draw_labels(snap)
         for (x, y), cell in self.cells.items():
             if snap is None:
                 cell.clear_from(0)

@@ -205,3 +205,29 @@ def test_scatter_matrix_updates_after_a_step_and_a_click_sets_the_view(qtbot, ma
     QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      grid.mapFromScene(target))
     assert window.session.document.view.displayed == (3, 0) and centre != target
+
+
+def test_scatter_matrix_points_take_their_components_colour(qtbot, make_window):
+    X = four_features()
+    window = make_window(X)
+    window.findChild(QAction, "actionScatterMatrix").trigger()
+    grid = window.scatter_matrix.grid
+    qtbot.waitUntil(grid.isVisible)
+    cell = grid.cells[2, 3]
+
+    def brushes():
+        return [b if b is not None else cell.points.opts["brush"] for b in cell.points.data["brush"]]
+
+    grey = {b.color().name() for b in brushes()}
+    assert len(grey) == 1  # before a fit: one neutral colour
+    window.session.set_means(X[[0, 100, 200]])
+    step(qtbot, window, 3)
+    if window.session.responsibilities_pending:
+        qtbot.waitSignal(window.session.controller.responsibilities_ready, timeout=5000).wait()
+    qtbot.waitUntil(lambda: grid._snapshot is not None and grid._snapshot.resp is not None, timeout=5000)
+    labels = np.argmax(window.snapshot.resp, axis=1)
+    colours = [b.color() for b in brushes()]
+    from gmm_desktop.gui import palette
+
+    for i in (0, 100, 200, len(X) - 1):
+        assert colours[i].rgb() == palette.component_color(int(labels[i])).rgb()
