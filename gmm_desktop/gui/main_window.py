@@ -944,6 +944,33 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         if not self._panel_fitted:
             self._panel_fitted = True
             self._fit_side_panel()
+        self._fit_toolbar()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
+    def _fit_toolbar(self) -> None:
+        """Show the file buttons (Open data, Generate data, Open model, Save model) as icons alone
+        (tooltips name them) when the window is too narrow for every label, so that no button hides
+        behind the toolbar's » (Paint data did, at 1280 px)."""
+        toolbar = self.findChild(QToolBar, "mainToolBar")
+        if toolbar is None:
+            return
+        files = [toolbar.widgetForAction(a) for a in (self.actionOpenData, self.actionGenerateData,
+                                                       self.actionOpenModel, self.actionSaveModel)]
+        if any(w is None for w in files):
+            return
+        for w in files:
+            w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        widgets = [toolbar.widgetForAction(a) for a in toolbar.actions() if a.isVisible()]
+        spacing = toolbar.layout().spacing() if toolbar.layout() is not None else 0
+        margins = toolbar.contentsMargins()
+        needed = (sum(w.sizeHint().width() + spacing for w in widgets if w is not None)
+                  + margins.left() + margins.right() + 24)  # and the handle's room
+        if needed > self.width():
+            for w in files:
+                w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     def _fit_side_panel(self) -> None:
         """Give the settings panel the height it needs (no scroll bar at 1024 x 768), and the

@@ -740,3 +740,26 @@ def test_generate_dialog_offers_a_million_points(qtbot, window):
     assert window.generate_data(**dialog.values())
     assert window.session.dataset.n_samples == 1_000_000
     assert window.canvas.cloud.mode == "density" and len(window.means) == 4
+
+
+@pytest.mark.parametrize("width", [1600, 1280, 1024])
+def test_no_toolbar_button_hides_behind_the_overflow(qtbot, window, width):
+    """At 1280 px Paint data was behind the toolbar's »: narrow windows show the file buttons as
+    icons alone (tooltips name them); wide ones keep every label."""
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    window.resize(width, 800)
+    qtbot.waitUntil(lambda: window.width() == width, timeout=2000)
+    toolbar = window.findChild(QToolBar, "mainToolBar")
+    qtbot.waitUntil(lambda: toolbar.widgetForAction(window.actionPaintData).isVisible(), timeout=2000)
+    hidden = [a.text() for a in toolbar.actions()
+              if not a.isSeparator() and not toolbar.widgetForAction(a).isVisible()]
+    assert hidden == []
+    extension = toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert extension is None or not extension.isVisible()
+    open_data = toolbar.widgetForAction(window.actionOpenData)
+    labelled = open_data.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    if width >= 1600:
+        assert labelled
+    if width <= 1024:
+        assert not labelled and window.actionOpenData.toolTip()
