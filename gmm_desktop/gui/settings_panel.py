@@ -18,9 +18,11 @@ DEFAULT_DELAY_MS = 60
 #: The EM settings the panel shows, with their defaults (from :mod:`gmm_desktop.core.options`).
 DEFAULT_SETTINGS = {name: OPTIONS[name].default for name in ("covariance_type", *EM_SETTINGS)}
 DEFAULT_SETTINGS["method"] = OPTIONS["method"].default
-DEFAULT_SETTINGS["weight_prior"] = OPTIONS["weight_prior"].default  # shown nowhere yet: kept as given
+DEFAULT_SETTINGS["weight_prior"] = OPTIONS["weight_prior"].default
 DEFAULT_SETTINGS["weight_concentration"] = None  # the variational prior's concentration; None: 1/K
 _METHOD_TEXT = {"em": "EM", "vb": "Bayesian (VB)"}
+_WEIGHT_PRIOR_TEXT = {"dirichlet_process": "Dirichlet process (stick-breaking)",
+                      "dirichlet_distribution": "Dirichlet distribution"}
 #: The concentration slider: log scale, CONCENTRATION_STEPS positions per decade from 10**CONCENTRATION_LOG[0].
 CONCENTRATION_LOG = (-3, 3)
 CONCENTRATION_STEPS = 10
@@ -104,7 +106,13 @@ class SettingsPanel(QWidget):
             "large spreads the weight over more of them")
         self._concentration_label = QLabel()
         self._concentration = None  # None: 1/K
-        self._weight_prior = DEFAULT_SETTINGS["weight_prior"]
+        self.weight_prior_combo = QComboBox()
+        self.weight_prior_combo.setObjectName("weightPriorCombo")
+        for prior in OPTIONS["weight_prior"].choices:
+            self.weight_prior_combo.addItem(_WEIGHT_PRIOR_TEXT.get(prior, prior), prior)
+        self.weight_prior_combo.setToolTip(
+            "The prior on the weights (Bayesian only). Dirichlet process: components are ordered and\n"
+            "the later ones are switched off first. Dirichlet distribution: all components alike")
         self.tol_edit = _NumberEdit(DEFAULT_SETTINGS["tol"], OPTIONS["tol"].minimum)
         self.tol_edit.setToolTip(OPTIONS["tol"].help)
         self.tol_mode_combo = QComboBox()
@@ -139,6 +147,7 @@ class SettingsPanel(QWidget):
         self.covariance_combo.currentIndexChanged.connect(self._on_em_setting_edited)
         self.method_combo.currentIndexChanged.connect(self._on_em_setting_edited)
         self.concentration_slider.valueChanged.connect(self._on_concentration_moved)
+        self.weight_prior_combo.currentIndexChanged.connect(self._on_em_setting_edited)
         self.k_spin.valueChanged.connect(lambda _k: self._show_concentration())  # "1/K" follows K
         self._show_concentration()
         self.tol_mode_combo.currentIndexChanged.connect(self._on_em_setting_edited)
@@ -164,6 +173,8 @@ class SettingsPanel(QWidget):
         form.addRow("Seed K means:", row)
         form.addRow("Covariance:", self.covariance_combo)
         form.addRow("Method:", self.method_combo)
+        form.addRow("Weight prior:", self.weight_prior_combo)
+        self._prior_row = (form.labelForField(self.weight_prior_combo), self.weight_prior_combo)
         row = QHBoxLayout()
         row.addWidget(self.concentration_slider, 1)
         row.addWidget(self._concentration_label)
@@ -206,7 +217,7 @@ class SettingsPanel(QWidget):
             "max_iter": self.max_iter_spin.value(),
             "reg_covar": reg if math.isfinite(reg) else DEFAULT_SETTINGS["reg_covar"],
             "method": self.method_combo.currentData(),
-            "weight_prior": self._weight_prior,
+            "weight_prior": self.weight_prior_combo.currentData(),
             "weight_concentration": self._concentration,
         }
 
@@ -214,7 +225,7 @@ class SettingsPanel(QWidget):
         """Show ``settings`` (missing keys keep their values) without emitting ``settings_changed``."""
         values = {**self.em_settings(), **settings}
         widgets = (self.covariance_combo, self.tol_mode_combo, self.max_iter_spin, self.tol_edit, self.reg_covar_edit,
-                   self.method_combo, self.concentration_slider)
+                   self.method_combo, self.concentration_slider, self.weight_prior_combo)
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -225,7 +236,7 @@ class SettingsPanel(QWidget):
             self.tol_edit.set_value(float(values["tol"]))
             self.reg_covar_edit.set_value(float(values["reg_covar"]))
             self.method_combo.setCurrentIndex(max(self.method_combo.findData(values["method"]), 0))
-            self._weight_prior = str(values["weight_prior"])
+            self.weight_prior_combo.setCurrentIndex(max(self.weight_prior_combo.findData(values["weight_prior"]), 0))
             c = values["weight_concentration"]
             self._concentration = None if c is None else float(c)
             self._show_concentration()
@@ -256,7 +267,7 @@ class SettingsPanel(QWidget):
         self._concentration_label.setText(f"{shown:.2g}")
         self._concentration_label.setToolTip("1/K, the default" if value is None else "set with the slider")
         vb = self.method_combo.currentData() == "vb"
-        for widget in self._concentration_row:
+        for widget in (*self._concentration_row, *self._prior_row):
             if widget is not None:
                 widget.setVisible(vb)
 
@@ -277,7 +288,7 @@ class SettingsPanel(QWidget):
         """Show the values saved by :meth:`save` (ignoring unusable ones), then announce them."""
         saved = {}
         for key, kind in (("covariance_type", str), ("tol", float), ("tol_mode", str), ("max_iter", int),
-                          ("reg_covar", float), ("method", str)):
+                          ("reg_covar", float), ("method", str), ("weight_prior", str)):
             try:
                 value = kind(store.value(f"em/{key}", DEFAULT_SETTINGS[key]))
             except (TypeError, ValueError):

@@ -145,3 +145,25 @@ def test_a_vb_fit_saved_from_the_window_is_a_vb_model_file(qtbot, make_window, t
     assert model.priors.weight_prior == "dirichlet_process"
     assert np.allclose(model.params.means, session.snapshot.means)
     assert model.posterior is not None
+
+
+def test_the_weight_prior_is_chosen_in_the_window_and_saved(qtbot, make_window, tmp_path):
+    """The window offers both weight priors (shown only with Bayesian VB); the fit and the model
+    file use the one chosen, as fit --weight-prior does."""
+    from gmm_desktop.io import model_io
+
+    data = generator.generate("medium", seed=0)
+    window = make_window(data)
+    panel = window.panel
+    assert not panel.weight_prior_combo.isVisible()  # EM: no prior to choose
+    window, data = _vb_window(qtbot, make_window, k=5)
+    panel = window.panel
+    assert panel.weight_prior_combo.isVisible()
+    panel.weight_prior_combo.setCurrentIndex(panel.weight_prior_combo.findData("dirichlet_distribution"))
+    assert window.session.settings["weight_prior"] == "dirichlet_distribution"
+    for _ in range(3):
+        with qtbot.waitSignal(window.session.controller.iterated, timeout=10000):
+            window.findChild(QAction, "actionStep").trigger()
+    path = tmp_path / "dd.json"
+    assert window.save_model(path)
+    assert model_io.load_model(path).priors.weight_prior == "dirichlet_distribution"
