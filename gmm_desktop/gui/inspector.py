@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from gmm_desktop.core.errors import GMMError
-from gmm_desktop.document import CURSOR, LOCKS, VIEW
+from gmm_desktop.document import CURSOR, LOCKS, SETTINGS, VIEW
 from gmm_desktop.gui import palette
 
 _MEAN_HIT_PX = 12.0
@@ -201,7 +201,7 @@ class Inspector(QGroupBox):
         self.combo.currentIndexChanged.connect(self._on_combo)
         self._session.fit_changed.connect(self._update)
         self._session.means_changed.connect(lambda _m: self._update())
-        self._session.document.subscribe(lambda _change: self._update(), kinds=(LOCKS, CURSOR, VIEW))
+        self._session.document.subscribe(lambda _change: self._update(), kinds=(LOCKS, CURSOR, VIEW, SETTINGS))
 
     def select(self, k: int) -> None:
         """Show component ``k`` (0-based)."""
@@ -271,8 +271,12 @@ class Inspector(QGroupBox):
             else:
                 self.values["count"].setText("(computing…)")
             lock = session.document.locks[k]
+            vb = session.settings.get("method") == "vb"
             for part, check in self.locks.items():
                 check.setChecked(bool(getattr(lock, part)))
+                check.setEnabled(not vb)  # a variational fit updates every component: locks are EM's
+                check.setToolTip("Locks apply to EM only: switch Method to EM to use them" if vb
+                                 else f"Lock this component's {part}: the M-step keeps it")
         finally:
             self._updating = False
 

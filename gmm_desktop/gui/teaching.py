@@ -107,6 +107,10 @@ class Teaching(QObject):
         what = ", ".join(name for name, on in lock.items() if on) or "nothing"
         self.window.undo_stack.push(StateCommand(session, f"lock component {k + 1}: {what}",
                                                  lambda: session.set_lock(k, **lock)))
+        if any(lock.values()) and session.settings.get("method") == "vb":
+            self.window.statusBar().showMessage(
+                f"Component {k + 1}'s lock is kept, but applies to EM only: the Bayesian (VB) fit updates "
+                "every component. Switch Method to EM to fit with it.", 10000)
 
     def set_component(self, k: int, weight=None, mean=None, covariance=None) -> None:
         session = self.window.session

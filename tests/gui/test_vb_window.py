@@ -167,3 +167,17 @@ def test_the_weight_prior_is_chosen_in_the_window_and_saved(qtbot, make_window, 
     path = tmp_path / "dd.json"
     assert window.save_model(path)
     assert model_io.load_model(path).priors.weight_prior == "dirichlet_distribution"
+
+
+def test_locks_say_they_are_for_em_only_under_vb(qtbot, make_window):
+    window, _ = _vb_window(qtbot, make_window, k=4)
+    window.inspector.select(0)
+    assert not window.inspector.locks["mean"].isEnabled()
+    assert "EM only" in window.inspector.locks["mean"].toolTip()
+    window.lock_component(0, mean=True)  # through the API: kept, and the user is told
+    assert window.session.document.locks[0].mean
+    assert "applies to EM only" in window.statusBar().currentMessage()
+    panel = window.panel
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("em"))  # EM restarts, with the lock
+    qtbot.waitUntil(lambda: window.inspector.locks["mean"].isEnabled() and window.inspector.locks["mean"].isChecked(),
+                    timeout=5000)
