@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from gmm_desktop.core.errors import GMMError
+from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.core.params import COVARIANCE_TYPES
 from gmm_desktop.core.selection import CRITERIA, SelectionCancelled, SelectionResult, select_model
 from gmm_desktop.gui import em_worker, palette
@@ -464,17 +465,19 @@ class FindKDialog(QDialog):
         for spin in (self.k_min_spin, self.k_max_spin):
             spin.setKeyboardTracking(False)
         self.type_checks = {name: QCheckBox(name) for name in COVARIANCE_TYPES}
-        self.type_checks["full"].setChecked(True)
+        for name in OPTIONS["covariance_types"].default:  # the defaults are select's (the options table)
+            self.type_checks[name].setChecked(True)
         self.criterion_buttons = {name: QRadioButton(name.upper()) for name in CRITERIA}
-        self.criterion_buttons["bic"].setChecked(True)
+        self.criterion_buttons[OPTIONS["criterion"].default].setChecked(True)
         self.criterion_buttons["bic"].setToolTip("Bayesian information criterion: -2 LL + p log n")
         self.criterion_buttons["aic"].setToolTip("Akaike information criterion: -2 LL + 2p")
         self.criterion_group = QButtonGroup(self)
         for i, name in enumerate(CRITERIA):
             self.criterion_group.addButton(self.criterion_buttons[name], i)
-        self.n_init_spin = QSpinBox(minimum=1, maximum=100, value=3)
+        self.n_init_spin = QSpinBox(minimum=int(OPTIONS["n_init"].minimum), maximum=100,
+                                    value=OPTIONS["n_init"].default)
         self.n_init_spin.setToolTip("k-means++ starts per candidate (seeds seed, seed+1, ...); the best is kept")
-        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.seed_spin = QSpinBox(minimum=int(OPTIONS["seed"].minimum), maximum=2**31 - 1, value=OPTIONS["seed"].default)
         self.find_button = QPushButton("Find K")
         self.find_button.setObjectName("findKButton")
         self.find_button.setDefault(True)
