@@ -29,7 +29,7 @@ from gmm_desktop.core.em import (
 from gmm_desktop.core.engine import Engine, InMemoryEngine, ReferenceEngine, check_dtype
 from gmm_desktop.core.errors import FitError, ParamsError
 from gmm_desktop.core.options import OPTIONS
-from gmm_desktop.core.params import GMMParams
+from gmm_desktop.core.params import GMMParams, ParamsReadout
 from gmm_desktop.core.stats import ComponentLock, Locks, SuffStats
 
 __all__ = ["ComponentLock", "EMFitter", "EMSnapshot", "Locks", "fit"]
@@ -38,7 +38,7 @@ PHASES = ("M", "E")
 
 
 @dataclass(frozen=True, eq=False)
-class EMSnapshot:
+class EMSnapshot(ParamsReadout):
     """The state of EM after an iteration or half an iteration; immutable, safe to hand to another thread.
 
     Attributes
@@ -76,27 +76,6 @@ class EMSnapshot:
     resp: np.ndarray | None = field(default=None, repr=False)
     labels: np.ndarray | None = field(default=None, repr=False)
     phase: str = "E"
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.params.weights
-
-    @property
-    def means(self) -> np.ndarray:
-        return self.params.means
-
-    @property
-    def covariances(self) -> np.ndarray:
-        """Full covariance matrices, ndarray of shape (n_components, n_features, n_features)."""
-        return self.params.full_covariances()
-
-    @property
-    def covariance_type(self) -> str:
-        return self.params.covariance_type
-
-    @property
-    def mean_log_likelihood(self) -> float:
-        return self.log_likelihood / self.n_samples
 
 
 class EMFitter:

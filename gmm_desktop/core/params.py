@@ -178,6 +178,33 @@ class GMMParams:
         )
 
 
+
+class ParamsReadout:
+    """The mixture of a snapshot (its ``params``), read as attributes: a mixin for the fitters'
+    snapshots (:class:`~gmm_desktop.core.fitter.EMSnapshot`, :class:`~gmm_desktop.core.vb.VBSnapshot`),
+    which give ``params``, ``log_likelihood`` and ``n_samples``."""
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.params.weights
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.params.means
+
+    @property
+    def covariances(self) -> np.ndarray:
+        """Full covariance matrices, ndarray of shape (n_components, n_features, n_features)."""
+        return self.params.full_covariances()
+
+    @property
+    def covariance_type(self) -> str:
+        return self.params.covariance_type
+
+    @property
+    def mean_log_likelihood(self) -> float:
+        return self.log_likelihood / self.n_samples
+
 def make_params(weights, means, covariances, covariance_type: str = "full") -> GMMParams:
     """Build and validate :class:`GMMParams`; ``covariances`` may be compact or full (K, D, D)."""
     check_covariance_type(covariance_type)

@@ -45,7 +45,7 @@ from scipy.special import betaln, digamma, gammaln
 from gmm_desktop.core import em as _em
 from gmm_desktop.core import fast as _fast
 from gmm_desktop.core.errors import FitError, ParamsError
-from gmm_desktop.core.params import GMMParams, check_covariance_type
+from gmm_desktop.core.params import GMMParams, ParamsReadout, check_covariance_type
 
 WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")
 
@@ -455,7 +455,7 @@ def lower_bound(post: VBPosterior, resp_log_resp: float) -> float:
 
 # --------------------------------------------------------------------------- the fitter
 @dataclass(frozen=True, eq=False)
-class VBSnapshot:
+class VBSnapshot(ParamsReadout):
     """The state of a variational fit; immutable, safe to hand to another thread.
 
     It has the attributes of :class:`gmm_desktop.core.em.EMSnapshot`, so a reader of EM snapshots can
@@ -502,27 +502,6 @@ class VBSnapshot:
     def log_likelihood(self) -> float:
         """The lower bound (the objective, for readers of EM snapshots)."""
         return self.lower_bound
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.params.weights
-
-    @property
-    def means(self) -> np.ndarray:
-        return self.params.means
-
-    @property
-    def covariances(self) -> np.ndarray:
-        """Full covariance matrices, ndarray of shape (n_components, n_features, n_features)."""
-        return self.params.full_covariances()
-
-    @property
-    def covariance_type(self) -> str:
-        return self.params.covariance_type
-
-    @property
-    def mean_log_likelihood(self) -> float:
-        return self.lower_bound / self.n_samples
 
 
 class VBFitter:

@@ -27,3 +27,27 @@ def place_means(qtbot, window, means):
     # wait until the worker has built the fitter for the last placement
     qtbot.waitUntil(lambda: window.session.shown is not None and window.session.shown.means.shape[0] == len(means),
                     timeout=5000)
+
+
+def trigger(qtbot, window, name):
+    """Trigger the action ``name`` that makes the worker compute, and wait for its answer."""
+    from PySide6.QtGui import QAction
+
+    with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
+        window.findChild(QAction, name).trigger()
+
+
+def step(qtbot, window, n=1):
+    """Step ``n`` times; returns {iteration: means} of each step."""
+    seen = {}
+    for _ in range(n):
+        trigger(qtbot, window, "actionStep")
+        seen[window.snapshot.iteration] = window.snapshot.means.copy()
+    return seen
+
+
+def shown_resp(qtbot, window):
+    """The responsibilities the canvas shows, once they are known."""
+    if window.session.responsibilities_pending:
+        qtbot.waitSignal(window.session.controller.responsibilities_ready, timeout=5000).wait()
+    return window.snapshot.resp

@@ -6,25 +6,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 
-from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means
-
-
-def trigger(qtbot, window, name):
-    with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
-        window.findChild(QAction, name).trigger()
-
-
-def step(qtbot, window, n=1):
-    seen = {}
-    for _ in range(n):
-        trigger(qtbot, window, "actionStep")
-        seen[window.snapshot.iteration] = window.snapshot.means.copy()
-    return seen
+from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means, shown_resp, step, trigger
 
 
 def wait_colours(qtbot, window):
-    if window.session.responsibilities_pending:
-        qtbot.waitSignal(window.session.controller.responsibilities_ready, timeout=5000).wait()
+    shown_resp(qtbot, window)
 
 
 def test_the_slider_under_the_plot_shows_any_past_iteration(qtbot, window):

@@ -7,7 +7,7 @@ from PySide6.QtTest import QTest
 
 from gmm_desktop.io import datasets
 
-from gui_helpers import NOTEBOOK_START, canvas_point, place_means
+from gui_helpers import NOTEBOOK_START, canvas_point, place_means, step
 
 
 def drag(window, path, button=Qt.MouseButton.LeftButton):
@@ -18,12 +18,6 @@ def drag(window, path, button=Qt.MouseButton.LeftButton):
     for p in points[1:]:
         QTest.mouseMove(viewport, p)
     QTest.mouseRelease(viewport, button, Qt.KeyboardModifier.NoModifier, points[-1])
-
-
-def step(qtbot, window, n):
-    for _ in range(n):
-        with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
-            window.findChild(QAction, "actionStep").trigger()
 
 
 def test_a_painted_stroke_then_undo_restores_the_data_and_the_fit(qtbot, window):

@@ -9,13 +9,7 @@ from PySide6.QtGui import QAction
 from gmm_desktop.gui.session_files import session_file_of
 from gmm_desktop.io.session_file import read_session, write_session
 
-from gui_helpers import NOTEBOOK_START, place_means
-
-
-def step(qtbot, window, n=1):
-    for _ in range(n):
-        with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
-            window.findChild(QAction, "actionStep").trigger()
+from gui_helpers import NOTEBOOK_START, place_means, step
 
 
 def fitted_window(qtbot, window, n_steps=5, shown=3):

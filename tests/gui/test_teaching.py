@@ -9,28 +9,7 @@ from PySide6.QtTest import QTest
 from gmm_desktop.core.errors import ParamsError
 from gmm_desktop.gui.em_worker import DONE
 
-from gui_helpers import NOTEBOOK_START, click_canvas, place_means
-
-
-def trigger(qtbot, window, name):
-    """Trigger an action that makes the worker compute, and wait for its answer."""
-    with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
-        window.findChild(QAction, name).trigger()
-
-
-def step(qtbot, window, n=1):
-    seen = {}
-    for _ in range(n):
-        trigger(qtbot, window, "actionStep")
-        seen[window.snapshot.iteration] = window.snapshot.means.copy()
-    return seen
-
-
-def shown_resp(qtbot, window):
-    """The responsibilities the canvas shows, once they are known."""
-    if window.session.responsibilities_pending:
-        qtbot.waitSignal(window.session.controller.responsibilities_ready, timeout=5000).wait()
-    return window.snapshot.resp
+from gui_helpers import NOTEBOOK_START, click_canvas, place_means, shown_resp, step, trigger
 
 
 def test_step_six_then_back_three_with_the_action_shows_iteration_three(qtbot, window):

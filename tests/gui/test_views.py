@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 from gmm_desktop.core.geometry import principal_axes
 from gmm_desktop.gui.em_worker import DONE
 
-from gui_helpers import click_canvas
+from gui_helpers import click_canvas, step
 
 
 def four_features(n_per=80, seed=0):
@@ -16,12 +16,6 @@ def four_features(n_per=80, seed=0):
     centres = np.array([[0, 0, 0, 0], [6, 1, -4, 8], [-5, 7, 3, -6]], dtype=float)
     scales = np.array([[1.0, 0.5, 2.0, 1.5], [0.7, 1.2, 0.4, 1.0], [1.5, 0.8, 1.0, 0.6]])
     return np.concatenate([c + s * rng.normal(size=(n_per, 4)) for c, s in zip(centres, scales)])
-
-
-def step(qtbot, window, n=1):
-    for _ in range(n):
-        with qtbot.waitSignal(window.session.controller.iterated, timeout=5000):
-            window.findChild(QAction, "actionStep").trigger()
 
 
 def run_to_convergence(qtbot, window):
