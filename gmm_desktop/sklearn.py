@@ -130,19 +130,13 @@ def _covariances_from_prec_chol(prec_chol, covariance_type):
     return 1.0 / (U * U)
 
 
-class GaussianMixture(_SklearnGaussianMixture):
-    """Gaussian mixture fitted by EM on gmm_desktop's core; a drop-in for scikit-learn's.
+class _CoreFit:
+    """``fit`` and ``fit_predict`` as scikit-learn's BaseMixture has them, over the estimator's own
+    ``_fit(X, want_labels)`` (which runs the core), with scikit-learn's validation of ``X``."""
 
-    Parameters, attributes and methods are those of :class:`sklearn.mixture.GaussianMixture` (see
-    its documentation); results equal it from the same start. Data are handled in float64 inside
-    the core; fitted attributes, responsibilities and log densities have the dtype scikit-learn
-    gives them (float32 for float32 data).
-    """
-
-    # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Estimate model parameters with the EM algorithm (see scikit-learn's ``fit``)."""
+        """Estimate model parameters (see scikit-learn's ``fit``)."""
         self._fit(X, want_labels=False)
         return self
 
@@ -151,7 +145,9 @@ class GaussianMixture(_SklearnGaussianMixture):
         """Estimate model parameters using X and predict the labels for X (see scikit-learn's)."""
         return self._fit(X, want_labels=True)
 
-    def _fit(self, X, want_labels):
+    def _validated_for_fit(self, X):
+        """``X`` validated as scikit-learn's ``fit_predict`` does, and whether and how often to
+        initialise: ``(X, do_init, n_init)``."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         if X.shape[0] < self.n_components:
             raise ValueError(
@@ -160,10 +156,23 @@ class GaussianMixture(_SklearnGaussianMixture):
                 f"n_samples = {X.shape[0]}"
             )
         self._check_parameters(X, **_namespace(X))
-
         # if we enable warm_start, we will have a unique initialisation
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
+        return X, do_init, (self.n_init if do_init else 1)
+
+
+class GaussianMixture(_CoreFit, _SklearnGaussianMixture):
+    """Gaussian mixture fitted by EM on gmm_desktop's core; a drop-in for scikit-learn's.
+
+    Parameters, attributes and methods are those of :class:`sklearn.mixture.GaussianMixture` (see
+    its documentation); results equal it from the same start. Data are handled in float64 inside
+    the core; fitted attributes, responsibilities and log densities have the dtype scikit-learn
+    gives them (float32 for float32 data).
+    """
+
+    # ------------------------------------------------------------------ fitting: _CoreFit
+    def _fit(self, X, want_labels):
+        X, do_init, n_init = self._validated_for_fit(X)
 
         max_lower_bound = -np.inf
         best_lower_bounds = []
@@ -453,7 +462,7 @@ class GaussianMixture(_SklearnGaussianMixture):
 
 
 # ---------------------------------------------------------------------- variational
-class BayesianGaussianMixture(_SklearnBayesianGaussianMixture):
+class BayesianGaussianMixture(_CoreFit, _SklearnBayesianGaussianMixture):
     """Variational Bayesian Gaussian mixture fitted on gmm_desktop's core; a drop-in for scikit-learn's.
 
     Parameters, attributes and methods are those of :class:`sklearn.mixture.BayesianGaussianMixture`
@@ -465,31 +474,9 @@ class BayesianGaussianMixture(_SklearnBayesianGaussianMixture):
     float32 data the fitted attributes are float64.
     """
 
-    # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Estimate model parameters with variational EM (see scikit-learn's ``fit``)."""
-        self._fit(X, want_labels=False)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None):
-        """Estimate model parameters using X and predict the labels for X (see scikit-learn's)."""
-        return self._fit(X, want_labels=True)
-
+    # ------------------------------------------------------------------ fitting: _CoreFit
     def _fit(self, X, want_labels):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if X.shape[0] < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {X.shape[0]}"
-            )
-        self._check_parameters(X, **_namespace(X))
-
-        # if we enable warm_start, we will have a unique initialisation
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
+        X, do_init, n_init = self._validated_for_fit(X)
 
         max_lower_bound = -np.inf
         best_lower_bounds = []
