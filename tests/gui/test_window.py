@@ -609,6 +609,11 @@ def test_a_decrease_of_the_log_likelihood_is_marked_red(window):
     window.loglik_plot._update_trace()
     x, y = window.loglik_plot.decreases.getData()
     assert list(x) == [3] and list(y) == [-6.0]
+    # a change at the level of rounding and reg_covar (a locked mean near its fixed point) is no decrease
+    lls = [-200.0, -190.0, -180.0, -180.0 - 1.3e-8, -179.0]
+    window.session.document.replace_history([EMSnapshot(i, ll, 0.0, False, params, 105) for i, ll in enumerate(lls)])
+    window.loglik_plot._update_trace()
+    assert len(window.loglik_plot.decreases.getData()[0]) == 0
 
 
 def test_the_ari_stays_on_screen_while_large_runs_send_labels_sparingly(qtbot, window, monkeypatch):
