@@ -723,7 +723,9 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
 
     def adopt_candidate(self, candidate) -> None:
         """Continue EM from a Find K candidate (as ``open_model``): its parameters, covariance type and K."""
-        self.panel.set_em_settings({"covariance_type": candidate.covariance_type})
+        was_vb = self.session.settings.get("method") == "vb"
+        # a candidate is a maximum-likelihood fit: EM continues it (a variational fitter cannot)
+        self.panel.set_em_settings({"covariance_type": candidate.covariance_type, "method": "em"})
         self.session.settings = self.panel.em_settings()
         dialog = self.findChild(FindKDialog, "findKDialog")
         result = getattr(dialog, "result", None)
@@ -731,7 +733,8 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self.undo_stack.push(FinishedFitCommand(self.session, f"adopt K = {candidate.k}", candidate.params,
                                                 candidate.trace, candidate.converged, candidate.initial))
         self._remember_start(self.session.start, candidate_start(candidate, result if in_result else None))
-        self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}): "
+        method = " — an EM fit, so Method is now EM" if was_vb else ""
+        self.statusBar().showMessage(f"Adopted K = {candidate.k} ({candidate.covariance_type}){method}: "
                                      "Run or Step continues EM from it", 8000)
 
     def _on_open_model_triggered(self) -> None:

@@ -277,3 +277,27 @@ def test_a_model_saved_after_adopting_a_candidate_records_its_init_and_seed(qtbo
     assert three_window.save_model(path)
     clicked = load_model(path).settings
     assert clicked["init"] == "means" and clicked["seed"] == 0 and "selection" not in clicked  # as fit --means
+
+
+def test_adopting_a_candidate_under_bayesian_vb_switches_to_em(qtbot, three_window):
+    """Find K's candidates are EM fits: adopted while Method was Bayesian (VB), the window showed the
+    new ellipses over the old fit's colours and Step did nothing. Now Method becomes EM, and says so."""
+    panel = three_window.panel
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("vb"))
+    assert three_window.session.settings["method"] == "vb"
+    dialog = open_dialog(qtbot, three_window)
+    configure(dialog, 1, 3, ("full",), n_init=1)
+    result = run_sweep(qtbot, dialog)
+    best = result.best
+    with qtbot.waitSignal(dialog.candidate_adopted, timeout=2000):
+        dialog.best_button.click()
+    assert three_window.session.settings["method"] == "em" and panel.method_combo.currentData() == "em"
+    assert "Method is now EM" in three_window.statusBar().currentMessage()
+    assert three_window.snapshot.params.n_components == best.k
+    with qtbot.waitSignal(three_window.session.controller.iterated, timeout=5000):
+        three_window.findChild(QAction, "actionStep").trigger()
+    snap = three_window.snapshot
+    assert snap.iteration == best.n_iter + 1 and getattr(snap, "method", "em") == "em"
+    if three_window.session.responsibilities_pending:
+        qtbot.waitSignal(three_window.session.controller.responsibilities_ready, timeout=5000).wait()
+    assert three_window.snapshot.resp.shape[1] == best.k  # the colours are the adopted fit's
