@@ -1,7 +1,8 @@
 """The canvas of 1-D data: a histogram with each component's weighted density and the mixture's.
 
 A left click places an initial mean at the clicked x (the x marks sit on the axis), a drag moves one,
-a right click removes one (as on the scatter canvas). Each component's ±1/2/3σ band is drawn in a
+a right click removes one (as on the scatter canvas). A left click on a fitted mean (the ● on the axis)
+or near its density's peak selects that component (``component_clicked``) instead of placing a mean. Each component's ±1/2/3σ band is drawn in a
 strip below the axis, the 1-D counterpart of the 1/2/3-sigma ellipses.
 """
 
@@ -16,13 +17,15 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout
 from gmm_desktop.core.geometry import weighted_densities
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import RUNNING
-from gmm_desktop.gui.scatter_canvas import SIGMAS, _CanvasViewBox, _MeansItem
+from gmm_desktop.gui.scatter_canvas import SIGMAS, _CanvasViewBox, _FittedMeansItem, _MeansItem
 
 HINT = "Click on the axis to place initial means, or press k-means++"
 GRID_POINTS = 400
 MAX_BINS = 80
 #: Band fill per σ (1, 2, 3): alpha of the component's colour.
 _BAND_ALPHA = (150, 80, 35)
+_HIT_PX = 12.0  # a click this close (screen pixels) to a fitted mean or its density's peak selects it
+_SELECTED_WIDTH = 4.5  # the selected component's density curve (the inspector's), screen pixels
 
 
 def histogram_bins(x: np.ndarray) -> np.ndarray:
@@ -50,6 +53,7 @@ class HistogramCanvas(pg.PlotWidget):
     mean_added = Signal(float)
     mean_moved = Signal(int, float)
     mean_removed = Signal(int)
+    component_clicked = Signal(int)  # a click on a fitted mean (●) or its density's peak: select it
 
     def __init__(self, session, parent=None):
         self._view = _CanvasViewBox()
@@ -57,6 +61,7 @@ class HistogramCanvas(pg.PlotWidget):
         self.setObjectName("histogramCanvas")
         self._session = session
         self._snapshot = None
+        self.selected: int | None = None  # the component the inspector shows: its curve is drawn wide
         self._band_height = 1.0
         self._grid = np.linspace(0.0, 1.0, GRID_POINTS)
         plot = self.getPlotItem()
@@ -71,10 +76,9 @@ class HistogramCanvas(pg.PlotWidget):
         self.bands: list[pg.QtWidgets.QGraphicsRectItem] = []
         self.addItem(self.bars)
         self.addItem(self.mixture_curve)
-        self._fitted_means = pg.ScatterPlotItem(pxMode=True, symbol="o", size=12,
-                                                pen=pg.mkPen(palette.FOREGROUND, width=1.5))
+        self._fitted_means = _FittedMeansItem()  # a left click on one selects it, never places a mean
         self._fitted_means.setZValue(40)
-        self._fitted_means.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._fitted_means.clicked.connect(self.component_clicked)
         self.addItem(self._fitted_means)
         self._placed_means = _AxisMeans()
         self._placed_means.setZValue(30)
@@ -94,6 +98,7 @@ class HistogramCanvas(pg.PlotWidget):
         self._view.clicked.connect(self._on_clicked)
         self._placed_means.moved.connect(lambda k, x, _y: self.mean_moved.emit(k, x))
         self._placed_means.removal_requested.connect(self.mean_removed)
+        self._placed_means.left_clicked.connect(self._select_at)  # on a fitted mean over its x
         session.data_changed.connect(self._on_data_changed)
         session.means_changed.connect(self._on_means_changed)
         session.fit_changed.connect(self._on_fit_changed)
@@ -116,7 +121,34 @@ class HistogramCanvas(pg.PlotWidget):
         dataset = self._session.dataset
         return dataset is not None and dataset.n_features == 1
 
-    def _on_clicked(self, x: float, _y: float) -> None:
+    def component_at(self, x: float, y: float) -> int | None:
+        """The fitted component whose mean on the axis (the ●), or whose weighted density's peak,
+        is within a few pixels of the data point (x, y); None elsewhere or before a fit."""
+        snap = self._snapshot
+        if snap is None or snap.iteration == 0 or not self._active():
+            return None
+        dx, dy = (max(v, 1e-300) for v in self._view.viewPixelSize())
+        means, var = snap.means[:, 0], snap.covariances[:, 0, 0]
+        peaks = snap.weights / np.sqrt(2.0 * np.pi * np.maximum(var, 1e-300))
+        d2 = np.minimum(((means - x) / dx) ** 2 + (y / dy) ** 2, ((means - x) / dx) ** 2 + ((peaks - y) / dy) ** 2)
+        k = int(np.argmin(d2))
+        return k if d2[k] <= _HIT_PX**2 else None
+
+    def _select_at(self, x: float, y: float) -> bool:
+        k = self.component_at(x, y)
+        if k is not None:
+            self.component_clicked.emit(k)
+        return k is not None
+
+    def set_selected(self, k: int | None) -> None:
+        """Draw component ``k``'s density wide (the inspector's selection); None: none."""
+        self.selected = k
+        for j, curve in enumerate(self.component_curves):
+            curve.setPen(pg.mkPen(palette.component_color(j), width=_SELECTED_WIDTH if j == k else 2.0))
+
+    def _on_clicked(self, x: float, y: float) -> None:
+        if self._select_at(x, y):
+            return  # a click on a fitted mean or its peak selects it (the inspector shows it)
         if self._placed_means.editable and self._active():
             self.mean_added.emit(x)
 
@@ -154,7 +186,8 @@ class HistogramCanvas(pg.PlotWidget):
         k = 0 if snap is None else snap.means.shape[0]
         while len(self.component_curves) < k:
             j = len(self.component_curves)
-            curve = pg.PlotDataItem(pen=pg.mkPen(palette.component_color(j), width=2.0),
+            width = _SELECTED_WIDTH if j == self.selected else 2.0
+            curve = pg.PlotDataItem(pen=pg.mkPen(palette.component_color(j), width=width),
                                     fillLevel=0, brush=pg.mkBrush(palette.component_color(j, 45)))
             curve.setZValue(10)
             self.addItem(curve)

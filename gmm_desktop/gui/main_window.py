@@ -274,6 +274,8 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self.canvas_probe = CanvasProbe(self.canvas, self.session)  # click selects, hover tells
         self.canvas_probe.selected.connect(self.inspector.select)
         self.inspector.selection_changed.connect(self.canvas.ellipses.set_selected)  # the selected one drawn wide
+        self.histogram.component_clicked.connect(self.inspector.select)  # 1-D: a click on a fitted mean or peak
+        self.inspector.selection_changed.connect(self.histogram.set_selected)
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
