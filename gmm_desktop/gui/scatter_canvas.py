@@ -28,6 +28,10 @@ TRUTH_Z = 5.0  # the dashed true clusters: under the fitted ellipses (z 10), ove
 LEGEND_ROWS = 8  # more components than this: the legend takes two columns
 _MAX_TRUE_CLUSTERS = 20  # more distinct labels than this are not drawn as clusters
 VIEW_MARGIN = 0.04  # of the data's extent, on each side, in the default view
+#: Equal scales on both axes (circles look round) only while the two shown axes' data ranges are
+#: within this factor of each other (the demo's x/y: 1.2, iris petals: 2.5); beyond it (Old Faithful:
+#: eruptions 1.6-5.1 min against waiting 43-96 min, 15) each axis fits its own data.
+EQUAL_SCALE_MAX_RATIO = 4.0
 HINT = "Click to place initial means, or press k-means++"
 #: A variational fit's components fade with their weight: strength 1 (full colour) at the largest
 #: weight down to FADE_MIN; a pruned one (weight below 1%) is drawn at PRUNED_STRENGTH, dotted.
@@ -48,6 +52,17 @@ def fade_strengths(snapshot) -> np.ndarray | None:
     strength = np.clip(np.sqrt(w / max(float(w.max()), 1e-300)), FADE_MIN, 1.0)
     strength[list(pruned)] = PRUNED_STRENGTH
     return np.round(strength * 20) / 20
+
+
+def equal_scales(points: np.ndarray) -> bool:
+    """Whether the canvas keeps equal scales on both axes for ``points`` (n, 2) as shown: their x
+    and y ranges within :data:`EQUAL_SCALE_MAX_RATIO` of each other (a flat axis: equal scales)."""
+    if len(points) < 2:
+        return True
+    spans = np.ptp(np.asarray(points, dtype=float)[:, :2], axis=0)
+    if not np.all(np.isfinite(spans)) or spans.min() <= 0:
+        return True
+    return bool(spans.max() / spans.min() <= EQUAL_SCALE_MAX_RATIO)
 
 
 def _faded(color: QColor, strength: float) -> QColor:
@@ -441,7 +456,9 @@ class ScatterCanvas(pg.PlotWidget):
         dataset = self._session.dataset
         if dataset is None:
             return
-        self.cloud.set_points(self._shown(dataset.X))
+        shown = self._shown(dataset.X)
+        self.cloud.set_points(shown)
+        self.getPlotItem().setAspectLocked(equal_scales(shown))  # Old Faithful: not a vertical line
         self._drawn_resp = None
         names = self.view.axis_labels(dataset.feature_names) + [""]
         plot = self.getPlotItem()

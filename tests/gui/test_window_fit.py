@@ -52,3 +52,37 @@ def test_in_1d_a_click_on_a_fitted_mean_or_its_peak_selects_it_and_elsewhere_pla
     with qtbot.waitSignal(window.session.means_changed, timeout=2000):
         click_histogram(window, 3.2, 0.05)
     assert len(window.means) == 3 and abs(window.means[-1, 0] - 3.2) < 0.05
+
+
+# ---------------------------------------------------------------------------------- equal scales
+def _units_per_pixel(window):
+    return window.canvas.getPlotItem().vb.viewPixelSize()
+
+
+def _framed_with_a_small_margin(window, X):
+    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    assert x0 <= lo[0] and x1 >= hi[0] and y0 <= lo[1] and y1 >= hi[1]  # every point in view
+    return (x1 - x0) / (hi[0] - lo[0]), (y1 - y0) / (hi[1] - lo[1])
+
+
+def test_old_faithful_fills_the_canvas_while_comparable_axes_keep_equal_scales(qtbot, make_window):
+    window = make_window()
+    # the demo (x and y of comparable ranges): one unit is as long on both axes
+    dx, dy = _units_per_pixel(window)
+    assert abs(dx / dy - 1) < 0.02
+    # Old Faithful: eruptions 1.6-5.1 against waiting 43-96 fill the canvas each way
+    assert window.open_example("faithful")
+    X = window.session.dataset.X
+    spare_x, spare_y = _framed_with_a_small_margin(window, X)
+    assert spare_x < 1.15 and spare_y < 1.15  # was x -35...40 for data 1.6...5.1
+    # iris petals (ranges 5.9 and 2.4): equal scales again, the limiting axis with a small margin
+    assert window.open_example("iris")
+    window.set_view(2, 3)
+    X = window.session.dataset.X[:, [2, 3]]
+    dx, dy = _units_per_pixel(window)
+    assert abs(dx / dy - 1) < 0.02
+    assert min(_framed_with_a_small_margin(window, X)) < 1.15
+    # the other way round in the same window: Old Faithful again, fills it
+    assert window.open_example("faithful")
+    assert max(_framed_with_a_small_margin(window, window.session.dataset.X)) < 1.15
