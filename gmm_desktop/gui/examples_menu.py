@@ -22,7 +22,8 @@ def build_examples_menu(window, parent_menu: QMenu, before: QAction | None = Non
         action.setObjectName(f"actionExample_{ex.key}")
         action.setToolTip(ex.about)
         action.setStatusTip(ex.about)
-        action.triggered.connect(lambda _=False, key=ex.key: window.open_example(key))
+        # the menu's route asks about unsaved work first (window.confirm_new_data); open_example does not
+        action.triggered.connect(lambda _=False, key=ex.key: window._on_example_triggered(key))
         menu.addAction(action)
     parent_menu.insertMenu(before, menu) if before is not None else parent_menu.addMenu(menu)
     return menu

@@ -83,6 +83,13 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
 
     #: Ask before closing with a fitted model that was never saved (tests turn this off).
     ask_to_save_on_close = True
+    #: The answer to "Save / Discard / Cancel?" when the window's own routes (File → Open data,
+    #: Generate data, Examples, New blank data, Choose columns, Open session, a dropped file) would
+    #: replace unsaved work: None asks; "save", "discard" or "cancel" answer without a dialog
+    #: (tests, automation). The automation methods themselves (``load_data``, ``open_example``,
+    #: ``generate_data``, ``new_blank_data``, ``open_session``) never ask: they replace the data as
+    #: told, as they always did; call :meth:`confirm_new_data` first to ask.
+    new_data_answer: str | None = None
 
     def __init__(self, data=None):
         super().__init__()
@@ -102,6 +109,8 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._model_path: str | None = None  # the model file last opened or saved (a starting folder)
         self._fit_file: _FitFile | None = None  # the file the fit on screen came from, if any
         self._data_path: str | None = None  # the data file shown (File → Choose columns… reads it again)
+        self._data_columns: tuple = (None, None)  # (columns, label) load_data was given for it
+        self._kept_dataset = None  # the data as opened or last saved: painting them makes unsaved work
         self._kmeanspp_seed = 0
         #: (start parameters or placed means, Start): how the starts the window made came about, newest last
         self._starts: list[tuple[object, Start]] = []
@@ -419,6 +428,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._set_dataset(dataset)
         if means is not None:
             self.undo_stack.push(MeansCommand(self.session, means, "suggested means"))
+            self.undo_stack.setClean()  # suggested, not placed by hand: nothing to lose yet
         return True
 
     def save_model(self, path) -> bool:
@@ -447,6 +457,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             self._show_error("Could not save the model", str(exc))
             return False
         session.mark_saved()
+        self.undo_stack.setClean()  # the means it started from are saved with it
         self._model_path = os.fspath(path)
         self._fit_file = self._current_fit_file(path)
         self._last_dir = str(Path(path).resolve().parent)
@@ -579,6 +590,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         # the start the fit now has: the model's initial block (taken over) or its parameters
         self._remember_start(self.session.start, start_from_settings(model.settings))
         self.session.mark_saved()
+        self.undo_stack.setClean()
         self._model_path = os.fspath(path)
         self._fit_file = self._current_fit_file(path)
         self._last_dir = str(Path(path).resolve().parent)
@@ -666,7 +678,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             self._show_error("Could not open the data", str(exc))
             return
         answer = self._choose_columns(names, labels, Path(self._data_path).name)
-        if answer is not None:
+        if answer is not None and self.confirm_new_data():
             self.load_data(self._data_path, columns=answer[0], label=answer[1])
 
     def _confirm_discard(self) -> bool:
@@ -679,9 +691,72 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             return self._on_save_model_triggered()
         return answer == buttons.Discard
 
+    # -- new data over unsaved work (issue: opening an example lost an unsaved iris fit)
+    def unsaved_work(self) -> str:
+        """What new data would lose, in words ('' for nothing): a fit with iterations not saved to a
+        model or session file, placed means not saved, or painted data not saved."""
+        session, parts = self.session, []
+        dataset = session.dataset
+        if (dataset is not None and dataset is not self._kept_dataset and dataset.n_samples
+                and (getattr(dataset, "provenance", None) or {}).get("painted")):
+            parts.append(f"the painted data ({dataset.n_samples:,} points)")
+        if session.has_unsaved_fit:
+            parts.append(f"the fit (iteration {session.history.last.iteration})")
+        elif len(session.means) and not self.undo_stack.isClean():
+            k = len(session.means)
+            parts.append(f"the {k} placed mean{'s' if k != 1 else ''}")
+        return " and ".join(parts)
+
+    def confirm_new_data(self, answer: str | None = None, save_to=None) -> bool:
+        """Before new data replace the data shown: True to go on, False to keep everything.
+
+        Nothing is asked when there is no unsaved work (:meth:`unsaved_work`). Otherwise EM pauses and
+        ``answer`` decides (None: ``new_data_answer``, and if that is None too, a Save / Discard /
+        Cancel question): ``"save"`` saves as quitting does (a model file, or a session file when the
+        data were painted or there is no fit yet, since a model file keeps neither) to ``save_to``, or
+        asks where when it is None, and goes on only if it was saved; ``"discard"`` goes on;
+        ``"cancel"`` keeps everything.
+        """
+        what = self.unsaved_work()
+        if not what:
+            return True
+        self.session.pause()  # the fit should not change behind the question about it
+        if answer is None:
+            answer = self.new_data_answer
+        if answer is None:
+            answer = self._ask_unsaved_work(what)
+        if answer not in ("save", "discard", "cancel"):
+            raise ValueError(f"answer must be 'save', 'discard' or 'cancel', not {answer!r}")
+        if answer == "discard" or answer == "save" and self._save_unsaved_work(save_to):
+            return True
+        self.statusBar().showMessage(f"Kept {what}: the new data were not opened", 8000)
+        return False
+
+    def _save_unsaved_work(self, path=None) -> bool:
+        """Save what :meth:`unsaved_work` names: the model (as quitting does), or the session when
+        the data were painted or there is no fit (a model file keeps neither data nor bare means)."""
+        dataset = self.session.dataset
+        painted = dataset is not self._kept_dataset and (getattr(dataset, "provenance", None) or {}).get("painted")
+        if painted or self.session.snapshot is None:
+            return self.save_session(path) if path is not None else self._on_save_session_triggered()
+        return self.save(path, replace=True) if path is not None else self._on_save_model_triggered()
+
+    def _ask_unsaved_work(self, what: str) -> str:
+        """Ask Save / Discard / Cancel before new data replace unsaved work ("save", "discard", "cancel")."""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Save your work first?",
+                          f"Opening new data replaces {what}, which {'is' if ' and ' not in what else 'are'} not "
+                          "saved, and cannot be undone. Save before opening the new data?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self)
+        box.setObjectName("unsavedWorkBox")
+        box.setDefaultButton(buttons.Save)
+        answer = box.exec()
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
     # ------------------------------------------------------------------ data
     def _set_dataset(self, dataset) -> None:
         self.undo_stack.clear()
+        self._kept_dataset = dataset
         self.session.set_dataset(dataset)
 
     def _describe_dataset(self, dataset) -> None:
@@ -705,11 +780,19 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
 
     # ------------------------------------------------------------------ event handlers
     def _on_open_data_triggered(self) -> None:
+        if not self.confirm_new_data():
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open data", self._last_dir, DATA_FILTER)
         if path:
             self.load_data(path)
 
+    def _on_example_triggered(self, key: str) -> None:
+        if self.confirm_new_data():
+            self.open_example(key)
+
     def _on_generate_data_triggered(self) -> None:
+        if not self.confirm_new_data():
+            return
         dialog = GenerateDialog(self)
         if dialog.exec():
             self.generate_data(**dialog.values())
@@ -918,8 +1001,10 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            opener = self.open_model if paths[0].lower().endswith(".json") else self.load_data
-            QTimer.singleShot(0, lambda: opener(paths[0]))
+            if paths[0].lower().endswith(".json"):  # a model: undoable (Edit → Undo), nothing to ask
+                QTimer.singleShot(0, lambda: self.open_model(paths[0]))
+            else:
+                QTimer.singleShot(0, lambda: self.confirm_new_data() and self.load_data(paths[0]))
 
     def _restore_settings(self) -> None:
         store = self._store

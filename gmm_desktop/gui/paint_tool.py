@@ -140,7 +140,7 @@ class PaintTool(QObject):
                                          "sprays, right drag erases")
         self.action.setCheckable(True)
         self.action.setIcon(_brush_icon())
-        self.actionNewBlankData = window._action("actionNewBlankData", "New &blank data", self.new_blank_data,
+        self.actionNewBlankData = window._action("actionNewBlankData", "New &blank data", self._on_new_blank_triggered,
                                                  tip="Start from an empty canvas and paint the data")
         self.toolbar = self._make_toolbar()
         canvas.viewport().installEventFilter(self)
@@ -336,6 +336,10 @@ class PaintTool(QObject):
         return self.end_stroke()
 
     # ------------------------------------------------------------------ blank data, colours
+    def _on_new_blank_triggered(self) -> None:
+        if self._window.confirm_new_data():  # the menu's route asks about unsaved work first
+            self.new_blank_data()
+
     def new_blank_data(self) -> None:
         """An empty canvas to paint on (the window copes with 0 points); Paint data turns on."""
         self._window.session.pause()
@@ -405,6 +409,7 @@ class PaintDataMixin:
             self._show_error("Could not save the data", f"cannot write {sidecar}: {exc.strerror or exc}")
             return False
         self._last_dir = str(Path(path).resolve().parent)
+        self._kept_dataset = dataset  # saved: new data no longer lose them
         self.statusBar().showMessage(f"Saved {dataset.n_samples:,} points to {Path(path).name}", 6000)
         return True
 

@@ -132,6 +132,8 @@ class SessionFilesMixin:
         self._session_path = os.fspath(path)
         self._last_dir = str(Path(path).resolve().parent)
         self.session.mark_saved()
+        self.undo_stack.setClean()  # the placed means are saved too
+        self._kept_dataset = self.session.dataset  # and the data (painted ones included)
         self.recovery.mark_clean()
         self.statusBar().showMessage(f"Saved the session to {Path(path).name}", 6000)
         return True
@@ -214,6 +216,8 @@ class SessionFilesMixin:
         return answer == buttons.Yes
 
     def _on_open_session_triggered(self) -> None:
+        if not self.confirm_new_data():  # a session replaces the data and the fit
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open session", self._last_dir, SESSION_FILTER)
         if path:
             self.open_session(path)

@@ -38,6 +38,15 @@ def _no_quit_prompt(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_new_data_prompt(monkeypatch):
+    """New data over unsaved work are never asked about in tests: Discard (the old behaviour), unless
+    a test sets ``window.new_data_answer`` (None asks through ``_ask_unsaved_work``)."""
+    from gmm_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "new_data_answer", "discard")
+
+
+@pytest.fixture(autouse=True)
 def _recovery_dir(monkeypatch, tmp_path):
     """Recovery copies go to the test's own folder, never the user's."""
     folder = tmp_path / "recovery"
