@@ -55,8 +55,9 @@ def open_example(window, key: str, skip_invalid: bool | None = None) -> bool:
     except (DataError, KeyError) as exc:
         window._show_error("Could not open the example", str(exc).strip("'\""))
         return False
-    window._data_path = None  # Choose columns re-reads a user's file; an example has its columns
     window._set_dataset(dataset)
+    window._data_path = str(ex.path)  # File → Choose columns… reads the example's file again
+    window._data_drop_invalid = True if dataset.n_dropped else None  # its rows without values stay out
     skipped = f"; skipped {dataset.n_dropped} rows with missing values" if dataset.n_dropped else ""
     window.statusBar().showMessage(f"Opened the example {ex.title}: {ex.about}{skipped}", 10000)
     return True

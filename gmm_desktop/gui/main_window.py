@@ -32,7 +32,7 @@ from gmm_desktop.core.init import kmeanspp_means
 from gmm_desktop.core.metrics import adjusted_rand_index
 from gmm_desktop.core.options import OPTIONS
 from gmm_desktop.core.vb import default_priors
-from gmm_desktop.io import datasets, generator, model_io
+from gmm_desktop.io import datasets, examples, generator, model_io
 from gmm_desktop.io.provenance import Start, candidate_start, model_settings, start_from_settings
 from gmm_desktop.gui.collapse_banner import CollapseBanner
 from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
@@ -109,7 +109,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._model_path: str | None = None  # the model file last opened or saved (a starting folder)
         self._fit_file: _FitFile | None = None  # the file the fit on screen came from, if any
         self._data_path: str | None = None  # the data file shown (File → Choose columns… reads it again)
-        self._data_columns: tuple = (None, None)  # (columns, label) load_data was given for it
+        self._data_drop_invalid: bool | None = None  # how Choose columns reads it again (None: the File menu's box)
         self._kept_dataset = None  # the data as opened or last saved: painting them makes unsaved work
         self._kmeanspp_seed = 0
         #: (start parameters or placed means, Start): how the starts the window made came about, newest last
@@ -391,22 +391,25 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         Raises ParamsError (a ValueError) for values that cannot start a fit."""
         self.teaching.set_component(k, weight=weight, mean=mean, covariance=covariance)
 
-    def load_data(self, path, columns=None, label=None) -> bool:
+    def load_data(self, path, columns=None, label=None, drop_invalid: bool | None = None) -> bool:
         """Open a data file and fit on its features: ``columns`` (names or 0-based indices), by default
         every numeric column but the label; ``label``: the ground-truth column (default: one named
-        ``label``). File → Choose columns… asks for both.
+        ``label``). File → Choose columns… asks for both. ``drop_invalid``: leave out rows with invalid
+        values (None: as File → Skip rows with invalid values says).
 
         On error the message is shown and the data already loaded stays. Returns True on success.
         """
-        drop = self.actionSkipInvalid.isChecked()
+        drop = self.actionSkipInvalid.isChecked() if drop_invalid is None else bool(drop_invalid)
         try:
             dataset = datasets.load_data(path, columns=columns, drop_invalid=drop, label=label)
         except DataError as exc:
             self._show_error("Could not open the data", str(exc))
             return False
-        self._last_dir = str(Path(path).resolve().parent)
-        self._data_path = os.fspath(path)
+        if Path(path).resolve().parent != examples.RESOURCES:  # an example's folder is not the user's
+            self._last_dir = str(Path(path).resolve().parent)
         self._set_dataset(dataset)
+        self._data_path = os.fspath(path)
+        self._data_drop_invalid = drop_invalid
         skipped = f"; skipped {dataset.n_dropped:,} rows with invalid values" if dataset.n_dropped else ""
         self.statusBar().showMessage(f"Opened {dataset.source}: {datasets.describe_columns(dataset)}{skipped}", 10000)
         return True
@@ -424,7 +427,6 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         except DataError as exc:
             self._show_error("Could not generate the data", str(exc))
             return False
-        self._data_path = None
         self._set_dataset(dataset)
         if means is not None:
             self.undo_stack.push(MeansCommand(self.session, means, "suggested means"))
@@ -662,14 +664,16 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
     def _choose_columns(self, names: list[str], labels: list[str], source: str) -> tuple[list[str], str | None] | None:
         """Ask for the feature columns and the label column: ``(columns, label)``, or None if cancelled."""
         dataset = self.session.dataset
-        label = next((n for n in labels if n.lower() == "label"), None)
+        label = dataset.label_name if dataset.label_name in labels else next((n for n in labels if n.lower() == "label"), None)
         dialog = ColumnsDialog(names, labels, source, self, chosen=dataset.feature_names, label=label)
         return (dialog.columns(), dialog.label()) if dialog.exec() else None
 
     def _on_choose_columns_triggered(self) -> None:
-        """Open the shown data file again with the features and the label the user picks."""
+        """Open the shown data file (an example's too) again with the features and the label the user picks."""
         if self._data_path is None:
-            self._show_error("No data file", "Choose columns works on a data file: open one first (File → Open data).")
+            self._show_error("No data file", "Choose columns works on data read from a file: open one first "
+                                             "(File → Open data or File → Examples); generated and painted data "
+                                             "have their columns.")
             return
         try:
             names = datasets.feature_columns(self._data_path)
@@ -679,7 +683,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             return
         answer = self._choose_columns(names, labels, Path(self._data_path).name)
         if answer is not None and self.confirm_new_data():
-            self.load_data(self._data_path, columns=answer[0], label=answer[1])
+            self.load_data(self._data_path, columns=answer[0], label=answer[1], drop_invalid=self._data_drop_invalid)
 
     def _confirm_discard(self) -> bool:
         """Ask about an unsaved fit before closing; True to go on closing."""
@@ -757,6 +761,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
     def _set_dataset(self, dataset) -> None:
         self.undo_stack.clear()
         self._kept_dataset = dataset
+        self._data_path, self._data_drop_invalid = None, None  # load_data and open_example set them after
         self.session.set_dataset(dataset)
 
     def _describe_dataset(self, dataset) -> None:
