@@ -953,6 +953,16 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         converged = snap is not None and snap.converged and state != RUNNING
         text, color = _STATE_TEXT["converged" if converged else state]
         n_points = 0 if self.session.dataset is None else self.session.dataset.n_samples
+        last = self.session.history.last
+        if snap is not None and self.session.at_past_iteration and state != RUNNING and last is not None:
+            # looking back: the state words describe the newest iteration, not the one shown
+            if last.converged:
+                end = f"the fit converged at {last.iteration}"
+            elif state == DONE:
+                end = f"the fit stopped at max iterations ({last.iteration})"
+            else:
+                end = f"paused at {last.iteration}"
+            text, color = f"Viewing iteration {snap.iteration} of {last.iteration} · {end}", "#555555"
         if n_points < max(1, len(self.session.means)):  # a blank or sparse painted canvas
             text = ("No data: paint points (Paint data) or open a file" if n_points == 0 else
                     f"{len(self.session.means)} means but {n_points} points: paint more points")

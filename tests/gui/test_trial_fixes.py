@@ -31,3 +31,40 @@ def test_choose_columns_works_on_an_example(qtbot, window, monkeypatch, errors):
     window.generate_data("small")
     window.actionChooseColumns.trigger()
     assert errors[-1][0] == "No data file" and "File → Examples" in errors[-1][1]
+
+
+def _run_to_done(qtbot, window):
+    from gmm_desktop.gui.em_worker import DONE
+
+    with qtbot.waitSignal(window.session.state_changed, check_params_cb=lambda s: s == DONE, timeout=60000):
+        window.findChild(QAction, "actionRun").trigger()
+
+
+def _next_frame(qtbot, window, action=None):
+    """Trigger ``action`` (if any) and wait for the frame that shows its result (none is due when
+    the frame after the last change has been drawn already)."""
+    if action is not None:
+        window.findChild(QAction, action).trigger()
+    if window.session._frame_timer.isActive():
+        qtbot.waitSignal(window.session.fit_changed, timeout=5000).wait()
+
+
+def test_looking_back_at_a_converged_fit_says_so(qtbot, window):
+    from gui_helpers import NOTEBOOK_START, place_means
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    _run_to_done(qtbot, window)
+    n = window.snapshot.iteration
+    assert window.snapshot.converged and n < window.panel.em_settings()["max_iter"]
+    for _ in range(3):
+        window.findChild(QAction, "actionStepBack").trigger()
+    _next_frame(qtbot, window)
+    assert window.snapshot.iteration == n - 3
+    state = window._status["state"].text()
+    assert state == f"Viewing iteration {n - 3} of {n} · the fit converged at {n}"
+    _next_frame(qtbot, window, "actionStepForward")
+    assert window._status["state"].text().startswith(f"Viewing iteration {n - 2} of {n}")
+    window.findChild(QAction, "actionStepForward").trigger()
+    _next_frame(qtbot, window, "actionStepForward")
+    assert window._status["state"].text() == "✔ Converged"  # the newest again
+
