@@ -861,8 +861,20 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
     def _go_on_from_cursor(self) -> None:
         """From a past iteration, EM goes on from there: the later iterations are dropped (undoable)."""
         if self.session.at_past_iteration:
-            iteration = self.session.document.current.iteration
-            self.undo_stack.push(HistoryCommand(self.session, f"go on from iteration {iteration}"))
+            history = self.session.history
+            current = history.current
+            dropped = history.entries[history.cursor + 1:]
+            first, last = dropped[0].iteration, dropped[-1].iteration
+            if first == current.iteration and last == first:
+                what = f"the M-step of iteration {first}"
+            else:
+                first = max(first, current.iteration + 1)
+                what = f"iteration {first}" if first == last else f"iterations {first}–{last}"
+            self.undo_stack.push(HistoryCommand(self.session, f"go on from iteration {current.iteration}"))
+            undo = QKeySequence(QKeySequence.StandardKey.Undo).toString(QKeySequence.SequenceFormat.NativeText)
+            them = "them" if what.startswith("iterations") else "it"
+            self.statusBar().showMessage(f"Dropped {what} to go on from iteration {current.iteration} — "
+                                         f"{undo or 'Edit → Undo'} brings {them} back", 15000)
 
     def _on_em_settings_changed(self, settings: dict) -> None:
         """A change of the EM settings restarts the fit: undoable back to that fit (issue 11.2)."""
@@ -977,7 +989,11 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             return
         self._status["iteration"].setText(f"Iteration {snap.iteration}")
         objective = "lower bound" if getattr(snap, "method", "em") == "vb" else "log-likelihood"
-        self._status["log_likelihood"].setText(f"{objective} {snap.log_likelihood:,.2f}")
+        if math.isfinite(snap.log_likelihood):
+            self._status["log_likelihood"].setText(f"{objective} {snap.log_likelihood:,.2f}")
+        else:  # after an M-step it is computed by the next E-step: never "nan" on screen
+            after_m = getattr(snap, "phase", "E") == "M"
+            self._status["log_likelihood"].setText(f"{objective} –" + (" (after M: not computed yet)" if after_m else ""))
         change = "" if math.isnan(snap.change) else f"change {snap.change:+.3g}"
         self._status["change"].setText(change)
         labels = self.session.dataset.labels

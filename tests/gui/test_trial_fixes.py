@@ -68,3 +68,27 @@ def test_looking_back_at_a_converged_fit_says_so(qtbot, window):
     _next_frame(qtbot, window, "actionStepForward")
     assert window._status["state"].text() == "✔ Converged"  # the newest again
 
+
+def test_an_m_step_or_a_step_from_a_past_iteration_says_what_it_dropped(qtbot, window):
+    from gui_helpers import NOTEBOOK_START, place_means, trigger
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    _run_to_done(qtbot, window)
+    n = window.snapshot.iteration
+    window.show_iteration(n - 3)
+    trigger(qtbot, window, "actionMStep")
+    _next_frame(qtbot, window)
+    message = window.statusBar().currentMessage()
+    assert message == f"Dropped iterations {n - 2}–{n} to go on from iteration {n - 3} — Ctrl+Z brings them back"
+    assert window.history_length == n - 1  # iterations 0 .. n-3 and the M half of n-2
+    ll = window._status["log_likelihood"].text()
+    assert "nan" not in ll.lower() and ll == "log-likelihood – (after M: not computed yet)"
+    window.undo_stack.undo()  # Ctrl+Z: the dropped iterations come back
+    assert window.history_length == n + 1 and window.session.history.last.iteration == n
+    # a whole Step from a past iteration says it too
+    window.show_iteration(n - 1)
+    trigger(qtbot, window, "actionStep")
+    _next_frame(qtbot, window)
+    assert window.statusBar().currentMessage() == (f"Dropped iteration {n} to go on from iteration {n - 1} — "
+                                                   "Ctrl+Z brings it back")
+    assert "nan" not in window._status["log_likelihood"].text().lower()
