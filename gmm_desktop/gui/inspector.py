@@ -211,6 +211,20 @@ class Inspector(QGroupBox):
         self._update()
         self._fill_edits()
 
+    def clear_for_new_data(self, feature_names) -> None:
+        """New data: no component is selected, the start values typed for the old data are gone, and
+        the hints name the new data's features."""
+        self.selected = None
+        for edit in self.edits.values():
+            edit.clear()
+        self.message.setText("")
+        names = list(feature_names)
+        d = len(names)
+        self.edits["mean"].setPlaceholderText(", ".join(names) if 0 < d <= 4 else f"{d} numbers, comma-separated")
+        self.edits["covariance"].setPlaceholderText(
+            {1: "a", 2: "a, b; b, c"}.get(d, f"{d} rows of {d} numbers, rows separated by ;"))
+        self._update()
+
     def _on_combo(self, index: int) -> None:
         if index >= 0 and index != self.selected:
             self.select(index)

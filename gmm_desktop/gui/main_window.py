@@ -763,6 +763,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._kept_dataset = dataset
         self._data_path, self._data_drop_invalid = None, None  # load_data and open_example set them after
         self.session.set_dataset(dataset)
+        self.inspector.clear_for_new_data(dataset.feature_names)  # the old data's start values are not these
 
     def _describe_dataset(self, dataset) -> None:
         """The status bar's point count and the title, whenever the data change (also by painting)."""

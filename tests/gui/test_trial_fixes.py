@@ -92,3 +92,20 @@ def test_an_m_step_or_a_step_from_a_past_iteration_says_what_it_dropped(qtbot, w
     assert window.statusBar().currentMessage() == (f"Dropped iteration {n} to go on from iteration {n - 1} — "
                                                    "Ctrl+Z brings it back")
     assert "nan" not in window._status["log_likelihood"].text().lower()
+
+
+def test_new_data_clear_the_start_values_typed_for_the_old_data(qtbot, window):
+    assert window.open_example("iris")
+    window.panel.kmeanspp_button.click()
+    window.inspector.select(0)
+    edits = window.inspector.edits
+    assert len(edits["mean"].text().split(",")) == 4  # iris's 4-D start mean
+    assert window.open_example("faithful")
+    assert all(edit.text() == "" for edit in edits.values()) and window.inspector.selected is None
+    assert edits["mean"].placeholderText() == "eruptions, waiting"
+    window.panel.kmeanspp_button.click()
+    window.inspector.select(1)
+    assert len(edits["mean"].text().split(",")) == 2  # this data's own start values
+    window.new_blank_data()
+    assert all(edit.text() == "" for edit in edits.values())
+    assert not window.inspector.apply_edits()  # nothing selected: nothing applied to the blank canvas
