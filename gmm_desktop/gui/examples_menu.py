@@ -10,7 +10,19 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from gmm_desktop.core.errors import DataError
+from gmm_desktop.io.datasets import DROP_HINT
 from gmm_desktop.io.examples import EXAMPLES, example
+
+
+#: What the window says instead of the command line's flag: its own menu item, and what to do with it.
+WINDOW_DROP_HINT = ("fix or remove the row, or turn on File → Skip rows with invalid values and open the file "
+                    "again (the rows with invalid values are then left out)")
+
+
+def data_error_text(exc) -> str:
+    """A data file's error in the window's words: the window's menu item, not the command line's
+    ``--drop-invalid`` flag (which the commands keep)."""
+    return str(exc).strip("'\"").replace(DROP_HINT, WINDOW_DROP_HINT)
 
 
 def build_examples_menu(window, parent_menu: QMenu, before: QAction | None = None) -> QMenu:
@@ -53,7 +65,7 @@ def open_example(window, key: str, skip_invalid: bool | None = None) -> bool:
             if not skip_invalid:
                 ex.load(drop_invalid=False)  # raises the error naming the first bad row
     except (DataError, KeyError) as exc:
-        window._show_error("Could not open the example", str(exc).strip("'\""))
+        window._show_error("Could not open the example", data_error_text(exc))
         return False
     window._set_dataset(dataset)
     window._data_path = str(ex.path)  # File → Choose columns… reads the example's file again

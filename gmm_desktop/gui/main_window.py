@@ -39,7 +39,7 @@ from gmm_desktop.gui.dialogs import ColumnsDialog, GenerateDialog
 from gmm_desktop.gui.export import export_plot
 from gmm_desktop.gui.em_worker import DONE, IDLE, PAUSED, RUNNING, shutdown_all
 from gmm_desktop.gui.find_k import FindKDialog, find_k_icon
-from gmm_desktop.gui.examples_menu import ask_skip_invalid, build_examples_menu, open_example
+from gmm_desktop.gui.examples_menu import ask_skip_invalid, build_examples_menu, data_error_text, open_example
 from gmm_desktop.gui.history_bar import HistoryBar
 from gmm_desktop.gui.inspector import CanvasProbe, Inspector
 from gmm_desktop.gui.histogram_canvas import HistogramCanvas
@@ -403,7 +403,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         try:
             dataset = datasets.load_data(path, columns=columns, drop_invalid=drop, label=label)
         except DataError as exc:
-            self._show_error("Could not open the data", str(exc))
+            self._show_error("Could not open the data", data_error_text(exc))
             return False
         if Path(path).resolve().parent != examples.RESOURCES:  # an example's folder is not the user's
             self._last_dir = str(Path(path).resolve().parent)
@@ -679,7 +679,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             names = datasets.feature_columns(self._data_path)
             labels, _ = datasets.all_columns(self._data_path)
         except DataError as exc:
-            self._show_error("Could not open the data", str(exc))
+            self._show_error("Could not open the data", data_error_text(exc))
             return
         answer = self._choose_columns(names, labels, Path(self._data_path).name)
         if answer is not None and self.confirm_new_data():

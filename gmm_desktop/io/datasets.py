@@ -46,7 +46,9 @@ MAX_ARRAY_BYTES = 2 * 2**30
 _DELIMITERS = ("\t", ";", ",")  # in order of preference when equally frequent
 _DELIMITER_NAMES = {"\t": "tabs", ";": "semicolons", ",": "commas", None: "spaces"}
 _BLOCK_ROWS = 65536  # text rows split at a time
-_DROP_HINT = "fix or remove the row, or skip such rows (--drop-invalid; in the window, File → Skip rows with invalid values)"
+#: How a bad row's message ends; the window puts its own words in (``gui.examples_menu.data_error_text``).
+DROP_HINT = "fix or remove the row, or skip such rows (--drop-invalid; in the window, File → Skip rows with invalid values)"
+_DROP_HINT = DROP_HINT
 
 
 @dataclass(frozen=True, eq=False)

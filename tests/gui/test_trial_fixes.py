@@ -109,3 +109,19 @@ def test_new_data_clear_the_start_values_typed_for_the_old_data(qtbot, window):
     window.new_blank_data()
     assert all(edit.text() == "" for edit in edits.values())
     assert not window.inspector.apply_edits()  # nothing selected: nothing applied to the blank canvas
+
+
+def test_a_bad_csv_in_the_window_names_the_windows_menu_item_not_the_flag(qtbot, window, errors, tmp_path, capsys):
+    from gmm_desktop.cli.main import main as cli_main
+
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n1,2\n3,\n5,6\n7,8\n")
+    assert not window.load_data(path)
+    title, text = errors[-1]
+    assert title == "Could not open the data" and "holes.csv" in text
+    assert "--drop-invalid" not in text and "File → Skip rows with invalid values" in text
+    window.actionSkipInvalid.trigger()  # what the message says to do
+    assert window.load_data(path) and window.session.dataset.n_samples == 3
+    # the command line keeps its flag
+    assert cli_main(["fit", str(path), "--k", "1", "-o", str(tmp_path / "m.json")]) == 2
+    assert "--drop-invalid" in capsys.readouterr().err
