@@ -125,3 +125,20 @@ def test_a_bad_csv_in_the_window_names_the_windows_menu_item_not_the_flag(qtbot,
     # the command line keeps its flag
     assert cli_main(["fit", str(path), "--k", "1", "-o", str(tmp_path / "m.json")]) == 2
     assert "--drop-invalid" in capsys.readouterr().err
+
+
+def test_the_readme_demo_fit_takes_88_iterations_in_the_window_and_on_the_command_line(qtbot, make_window, tmp_path,
+                                                                                       capsys):
+    """README, *Converged*: from the means (3, 0), (3, 6), (7, 5), (11, 2) on the demo data."""
+    from gmm_desktop.cli.main import main as cli_main
+    from gmm_desktop.io.examples import example
+
+    window = make_window()  # the demo data
+    window.session.set_means([[3.0, 0.0], [3.0, 6.0], [7.0, 5.0], [11.0, 2.0]])
+    _run_to_done(qtbot, window)
+    _next_frame(qtbot, window)
+    assert window.snapshot.converged and window.snapshot.iteration == 88
+    assert window._status["ari"].text() == "ARI vs truth 0.973"
+    assert cli_main(["fit", str(example("demo").path), "--means", "3,0;3,6;7,5;11,2", "--accelerate", "none",
+                     "-o", str(tmp_path / "demo.json")]) == 0
+    assert "converged after 88 iterations" in capsys.readouterr().out
