@@ -167,6 +167,7 @@ class Inspector(QGroupBox):
             label = QLabel("–")
             label.setObjectName(f"inspector_{key}")
             label.setTextInteractionFlags(label.textInteractionFlags() | label.textInteractionFlags().TextSelectableByMouse)
+            label.setWordWrap(key == "angle")  # "72.3° from the petal_width axis (… view)": the panel's width
             self.values[key] = label
             form.addRow(title, label)
         self.locks = {}

@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit,
-    QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea, QSizePolicy, QSplitter, QStackedWidget, QStatusBar, QStyle, QTextEdit,
+    QMainWindow, QMessageBox, QPlainTextEdit, QSizePolicy, QSplitter, QStackedWidget, QStatusBar, QStyle, QTextEdit,
     QToolBar,
     QVBoxLayout, QWidget,
 )
@@ -50,6 +50,7 @@ from gmm_desktop.gui.paint_tool import PaintDataMixin
 from gmm_desktop.gui.session import FinishedFitCommand, HistoryCommand, MeansCommand, Session, StateCommand
 from gmm_desktop.gui.session_files import SessionFilesMixin
 from gmm_desktop.gui.settings_panel import SettingsPanel
+from gmm_desktop.gui.side_panel import SidePanelScroll
 from gmm_desktop.gui.presentation import Presentation
 from gmm_desktop.gui.teaching import Teaching
 from gmm_desktop.gui.view_bar import ViewBar
@@ -272,7 +273,6 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._canvases.addWidget(self.canvas)
         self._canvases.addWidget(self.histogram)
         box.addWidget(self._canvases, 1)
-        scroll = QScrollArea()
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -285,9 +285,7 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self.inspector.selection_changed.connect(self.canvas.ellipses.set_selected)  # the selected one drawn wide
         self.histogram.component_clicked.connect(self.inspector.select)  # 1-D: a click on a fitted mean or peak
         self.inspector.selection_changed.connect(self.histogram.set_selected)
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll = SidePanelScroll(side)  # never narrower than the panel's contents: no label cut
         self._right = QSplitter(Qt.Orientation.Vertical)
         plot_box = QWidget()
         plot_layout = QVBoxLayout(plot_box)
@@ -307,7 +305,8 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
         self._splitter.setObjectName("mainSplitter")
         self._splitter.addWidget(left)
         self._splitter.addWidget(self._right)
-        self._splitter.setStretchFactor(0, 1)
+        self._splitter.setStretchFactor(0, 3)  # a wider window widens the side panel too, a quarter as much
+        self._splitter.setStretchFactor(1, 1)
         self._splitter.setSizes([880, 380])
         self._splitter.setContentsMargins(6, 6, 6, 0)
         self.setCentralWidget(self._splitter)

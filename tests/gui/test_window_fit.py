@@ -2,9 +2,10 @@
 Old Faithful's axes, the side panel's width, and the docks at 1280 x 800."""
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 
 from gmm_desktop.gui.em_worker import DONE
 
@@ -86,3 +87,57 @@ def test_old_faithful_fills_the_canvas_while_comparable_axes_keep_equal_scales(q
     # the other way round in the same window: Old Faithful again, fills it
     assert window.open_example("faithful")
     assert max(_framed_with_a_small_margin(window, window.session.dataset.X)) < 1.15
+
+
+# ---------------------------------------------------------------------------------- the side panel
+def _resize(qtbot, window, width, height):
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: window.width() == width and window._panel_scroll.widget().width() > 0, timeout=3000)
+    QApplication.sendPostedEvents()  # the layouts' pending requests (no EM runs here)
+
+
+def cut_in_side_panel(window):
+    """The side panel's texts that do not fit: labels, check boxes and buttons narrower than their
+    text needs, or reaching past the visible part of the scroll area."""
+    scroll = window._panel_scroll
+    viewport = scroll.viewport()
+    cut = []
+    for widget in scroll.widget().findChildren(QLabel) + scroll.widget().findChildren(QAbstractButton):
+        if not widget.isVisibleTo(window) or (isinstance(widget, QLabel) and widget.wordWrap()):
+            continue
+        left = widget.mapTo(viewport, QPoint(0, 0)).x()
+        if widget.width() < widget.sizeHint().width() or left < 0 or left + widget.width() > viewport.width():
+            cut.append(widget.text().split("\n")[0] or widget.objectName())
+    return cut
+
+
+def test_the_side_panel_is_as_wide_as_its_contents_and_widens_with_the_window(qtbot, make_window):
+    window = make_window()
+    scroll = window._panel_scroll
+    hbar = scroll.horizontalScrollBar()
+    window.panel.delay_slider.setValue(60)  # "60 ms" was drawn as "60 r"
+    _resize(qtbot, window, 1280, 800)
+    assert hbar.maximum() == 0 and not hbar.isVisible()
+    assert cut_in_side_panel(window) == []
+    assert window.panel._delay_label.text() == "60 ms"
+    narrow = scroll.width()
+    # k-means++ (the button takes the focus) no longer scrolls the panel sideways
+    window.panel.kmeanspp_button.click()
+    assert hbar.value() == 0 and cut_in_side_panel(window) == []
+    # Bayesian (VB): the concentration's value shows whole
+    window.panel.method_combo.setCurrentIndex(window.panel.method_combo.findData("vb"))
+    assert window.panel._concentration_label.isVisibleTo(window)
+    QApplication.sendPostedEvents()
+    assert cut_in_side_panel(window) == []
+    # iris, a component in the inspector: its 4 x 4 covariance and the three lock boxes whole
+    assert window.open_example("iris")
+    with qtbot.waitSignal(window.session.fit_changed, timeout=5000,
+                          check_params_cb=lambda snap: snap is not None and snap.means.shape[1] == 4):
+        window.panel.kmeanspp_button.click()
+    window.inspector.select(0)
+    QApplication.sendPostedEvents()
+    assert window.inspector.values["covariance"].text().count("\n") == 3
+    assert cut_in_side_panel(window) == [] and hbar.maximum() == 0
+    # a larger window gives the panel (and the log-likelihood plot above it) more room
+    _resize(qtbot, window, 1600, 1000)
+    assert scroll.width() > narrow + 40 and hbar.maximum() == 0 and cut_in_side_panel(window) == []
