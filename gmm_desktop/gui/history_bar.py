@@ -35,6 +35,7 @@ class HistoryBar(QWidget):
         self.slider.setObjectName("historySlider")
         self.slider.setToolTip("Drag to show any past iteration (← and → step through it)")
         self.slider.setEnabled(False)
+        self.slider.setMinimumWidth(120)  # a usable scrubber however narrow the side (a dock open)
         self.label = QLabel("")
         self.label.setObjectName("historyLabel")
         self.label.setMinimumWidth(150)

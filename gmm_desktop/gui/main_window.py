@@ -246,8 +246,18 @@ class MainWindow(SessionFilesMixin, PaintDataMixin, QMainWindow):
             dock.hide()
             action = dock.toggleViewAction()
             action.setObjectName(name)
+            action.triggered.connect(lambda on, d=dock: on and self._open_dock(d))
             menu.addAction(action)
+        self.tabifyDockWidget(self.scatter_matrix, self.marginals)  # both open: tabs, each the full height
         self.scatter_matrix.view_requested.connect(self.set_view)
+
+    def _open_dock(self, dock) -> None:
+        """A dock just opened: in front of its tab mate, and as wide as the main area (canvas, view
+        bar, side panel) can spare, at least its minimum (scatter_matrix.DOCK_MIN_WIDTH)."""
+        dock.raise_()
+        spare = self.width() - self.centralWidget().minimumSizeHint().width() - 40  # margins, separator
+        self.resizeDocks([dock], [max(dock.minimumWidth(), min(spare, int(0.38 * self.width())))],
+                         Qt.Orientation.Horizontal)
 
     def _create_status_bar(self) -> None:
         self.setStatusBar(_StatusBar(self))

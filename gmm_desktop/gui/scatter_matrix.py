@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea
 
 from gmm_desktop.core.geometry import ellipses_points, weighted_densities
 from gmm_desktop.gui import palette
@@ -24,6 +24,10 @@ IMAGE_BINS = 64
 GRID_POINTS = 160
 NEUTRAL_RGBA = (120, 120, 120, 140)  # points before a fit has responsibilities
 RING_SIGMAS = (1.0, 2.0)
+#: The marginals' rows are at least this tall (screen pixels): more features scroll, never squash.
+MARGINAL_ROW_MIN_HEIGHT = 150
+#: The docks' minimum width: beside the canvas and the side panel at 1280 x 800.
+DOCK_MIN_WIDTH = 300
 
 
 def _range(x: np.ndarray) -> tuple[float, float]:
@@ -37,7 +41,7 @@ def _range(x: np.ndarray) -> tuple[float, float]:
 class _Cell:
     """One plot of the grid: the data of features (x, y), or of x alone on the diagonal."""
 
-    def __init__(self, plot: pg.PlotItem, x: int, y: int):
+    def __init__(self, plot: pg.PlotItem, x: int, y: int, values: bool = False):
         self.plot, self.x, self.y = plot, x, y
         self.curves: list[pg.PlotCurveItem] = []
         self.points: pg.ScatterPlotItem | None = None  # markers (small data), coloured by component
@@ -45,8 +49,9 @@ class _Cell:
         plot.hideButtons()
         plot.setMenuEnabled(False)
         for side in ("left", "bottom"):
-            plot.getAxis(side).setStyle(tickFont=palette.axis_font(), showValues=False)
-            plot.getAxis(side).setTicks([])
+            plot.getAxis(side).setStyle(tickFont=palette.axis_font(), showValues=values)
+            if not values:  # the scatter matrix' small multiples: no numbers; the marginals: numbers
+                plot.getAxis(side).setTicks([])
             plot.getAxis(side).enableAutoSIPrefix(False)
 
     def curve(self, j: int, width: float = 1.3) -> pg.PlotCurveItem:
@@ -97,7 +102,7 @@ class _Grid(pg.GraphicsLayoutWidget):
         pairs = [(i, i) for i in range(d)] if self._rows_only else [(i, j) for i in range(d) for j in range(d)]
         for i, j in pairs:  # row i (the y feature), column j (the x feature)
             plot = self.addPlot(row=i, col=0 if self._rows_only else j)
-            cell = self.cells[j, i] = _Cell(plot, j, i)
+            cell = self.cells[j, i] = _Cell(plot, j, i, values=self._rows_only)
             if i == j:
                 self._draw_histogram(cell)
             else:
@@ -108,6 +113,8 @@ class _Grid(pg.GraphicsLayoutWidget):
                 plot.setLabel("left", names[i] if not self._rows_only else "density", color=palette.FOREGROUND)
             if self._rows_only:
                 plot.setTitle(names[i], color=palette.FOREGROUND, size="9pt")
+        if self._rows_only:  # each row readable: the dock's scroll area scrolls beyond
+            self.setMinimumHeight(MARGINAL_ROW_MIN_HEIGHT * d)
         self._draw_fit()
 
     def _draw_points(self, cell: _Cell) -> None:
@@ -217,6 +224,7 @@ class ScatterMatrixDock(QDockWidget):
         self.grid = _Grid(session)
         self.grid.setObjectName("scatterMatrix")
         self.setWidget(self.grid)
+        self.setMinimumWidth(DOCK_MIN_WIDTH)
         self.grid.cell_clicked.connect(self._on_cell_clicked)
 
     def _on_cell_clicked(self, x: int, y: int) -> None:
@@ -229,11 +237,19 @@ class ScatterMatrixDock(QDockWidget):
 
 class MarginalsPanel(QDockWidget):
     """Dock of per-feature 1-D densities: the data's histogram, each component's weighted marginal
-    density and the mixture's, one feature a row."""
+    density and the mixture's, one feature a row (at least MARGINAL_ROW_MIN_HEIGHT tall, scrolled),
+    with numbers on both axes."""
 
     def __init__(self, session, parent=None):
         super().__init__("Marginals", parent)
         self.setObjectName("marginalsDock")
         self.grid = _Grid(session, rows_only=True)
         self.grid.setObjectName("marginals")
-        self.setWidget(self.grid)
+        self.scroll = QScrollArea()  # the rows keep MARGINAL_ROW_MIN_HEIGHT: many features scroll
+        self.scroll.setObjectName("marginalsScroll")
+        self.scroll.setWidget(self.grid)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(self.scroll)
+        self.setMinimumWidth(DOCK_MIN_WIDTH)

@@ -31,6 +31,8 @@ class ViewBar(QWidget):
         self.y_combo.setObjectName("viewYCombo")
         self.x_combo.setToolTip("The feature on the horizontal axis, or the data's first two principal components")
         self.y_combo.setToolTip("The feature on the vertical axis")
+        for combo in (self.x_combo, self.y_combo):  # never "principal" or "petal_wic" (a dock open)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._y_label = QLabel("Y:")
         box = QHBoxLayout(self)
         box.setContentsMargins(4, 0, 4, 0)
@@ -40,6 +42,7 @@ class ViewBar(QWidget):
         box.addWidget(self.y_combo, 1)
         self._hint = QLabel()
         self._hint.setStyleSheet("color: #555;")
+        self._hint.setWordWrap(True)  # "fit on all 4 features" in two lines rather than the combos cut
         box.addWidget(self._hint, 2)
         self.x_combo.activated.connect(self._on_chosen)
         self.y_combo.activated.connect(self._on_chosen)
@@ -55,6 +58,9 @@ class ViewBar(QWidget):
                 self.x_combo.addItem(PCA_TEXT)
             self.y_combo.clear()
             self.y_combo.addItems(names)
+        for combo in (self.x_combo, self.y_combo):  # as wide as the longest entry, however narrow the canvas
+            combo.setMinimumWidth(0)
+            combo.setMinimumWidth(combo.sizeHint().width())
         self.setVisible(len(names) >= 2)
         self._hint.setText(f"fit on all {len(names)} features" if len(names) > 2 else "")
         self._on_view_changed(self._session.document.view.displayed)

@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QTabBar
 
 from gmm_desktop.gui.em_worker import DONE
 
@@ -141,3 +141,45 @@ def test_the_side_panel_is_as_wide_as_its_contents_and_widens_with_the_window(qt
     # a larger window gives the panel (and the log-likelihood plot above it) more room
     _resize(qtbot, window, 1600, 1000)
     assert scroll.width() > narrow + 40 and hbar.maximum() == 0 and cut_in_side_panel(window) == []
+
+
+# ---------------------------------------------------------------------------------- the docks
+def test_scatter_matrix_and_marginals_open_usable_at_1280_by_800(qtbot, make_window):
+    from gmm_desktop.gui.scatter_matrix import DOCK_MIN_WIDTH, MARGINAL_ROW_MIN_HEIGHT
+
+    window = make_window()
+    _resize(qtbot, window, 1280, 800)
+    assert window.open_example("iris")
+    window.set_view("pca")
+    matrix, marginals = window.scatter_matrix, window.marginals
+    window.findChild(QAction, "actionScatterMatrix").trigger()
+    qtbot.waitUntil(lambda: matrix.isVisible() and matrix.width() >= DOCK_MIN_WIDTH, timeout=3000)
+    QApplication.sendPostedEvents()
+    bar = window.view_bar
+    # the view's combo boxes read "principal components" and "petal_width" whole, not "principal", "petal_wic"
+    for combo in (bar.x_combo, bar.y_combo):
+        longest = max(combo.itemText(i) for i in range(combo.count()))
+        assert combo.width() >= combo.fontMetrics().horizontalAdvance(longest) + 16, longest
+    assert window.history_bar.slider.width() >= 120  # the scrubber, not a tiny box
+    assert cut_in_side_panel(window) == [] and window._panel_scroll.horizontalScrollBar().maximum() == 0
+    assert window.canvas.width() >= 400
+    # both docks: tabs (each the full height), the one just opened in front
+    window.findChild(QAction, "actionMarginals").trigger()
+    qtbot.waitUntil(lambda: marginals.grid.isVisible(), timeout=3000)
+    assert marginals in window.tabifiedDockWidgets(matrix)
+    tabs = [bar for bar in window.findChildren(QTabBar)
+            if {bar.tabText(i) for i in range(bar.count())} == {"Scatter matrix", "Marginals"}]
+    assert len(tabs) == 1 and tabs[0].tabText(tabs[0].currentIndex()) == "Marginals"
+    QApplication.sendPostedEvents()
+    cells = [marginals.grid.cells[i, i] for i in range(4)]
+    for cell in cells:  # each row readable (the trial saw ~25 px), numbers on its axes
+        assert cell.plot.height() >= 0.8 * MARGINAL_ROW_MIN_HEIGHT
+        for side in ("left", "bottom"):
+            axis = cell.plot.getAxis(side)
+            assert axis.style["showValues"] and axis._tickLevels is None
+    assert marginals.width() >= DOCK_MIN_WIDTH and window.canvas.width() >= 400
+    # more features than fit: the rows keep their height and the dock scrolls
+    window._load_array(np.random.default_rng(0).normal(size=(200, 8)))
+    QApplication.sendPostedEvents()
+    assert marginals.grid.minimumHeight() == 8 * MARGINAL_ROW_MIN_HEIGHT
+    qtbot.waitUntil(lambda: marginals.scroll.verticalScrollBar().maximum() > 0, timeout=3000)
