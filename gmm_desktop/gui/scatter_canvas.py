@@ -78,7 +78,9 @@ class _CanvasViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev):
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
-            if not ev.double():
+            # pyqtgraph's axes hand their clicks to the view box: a click on an axis (or on the part
+            # of a tall legend hanging over one, clipped away) is not a click on the canvas
+            if not ev.double() and self.sceneBoundingRect().contains(ev.scenePos()):
                 pos = self.mapSceneToView(ev.scenePos())
                 self.clicked.emit(pos.x(), pos.y())
         else:

@@ -410,7 +410,11 @@ class Stress:
         legend = win.canvas._legend
         if not legend.isVisible():
             return
-        rect = legend.mapRectToScene(legend.boundingRect())
+        # the part of the legend on screen (a tall one is clipped by the view box)
+        rect = legend.mapRectToScene(legend.boundingRect()).intersected(
+            win.canvas.getPlotItem().vb.sceneBoundingRect())
+        if rect.isEmpty():
+            return
         point = win.canvas.mapFromScene(rect.topLeft() + QPointF(self.rng.uniform(0.1, 0.9) * rect.width(),
                                                                  self.rng.uniform(0.1, 0.9) * rect.height()))
         before = (len(win.means), self.controller._generation)

@@ -768,3 +768,15 @@ def test_no_toolbar_button_hides_behind_the_overflow(qtbot, window, width):
         assert labelled
     if width <= 1024:
         assert not labelled and window.actionOpenData.toolTip()
+
+
+def test_a_click_on_an_axis_adds_no_mean(qtbot, window):
+    """pyqtgraph hands an axis' clicks to its view box: they added a mean outside the view."""
+    plot = window.canvas.getPlotItem()
+    for side in ("bottom", "left"):
+        axis = plot.getAxis(side)
+        centre = window.canvas.mapFromScene(axis.sceneBoundingRect().center())
+        QTest.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    assert len(window.means) == 0
+    click_canvas(qtbot, window, 5.0, 5.0)  # the canvas itself still places one
+    qtbot.waitUntil(lambda: len(window.means) == 1, timeout=2000)
