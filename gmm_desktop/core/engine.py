@@ -161,7 +161,7 @@ class InMemoryEngine(Engine):
         if self._lognorm_of is not params:
             return super().refine(params, stats, anchors)
         packed = self.data.refine(params, anchors, self._lognorm, self.n_threads)
-        return stats.with_components(packed.direct, packed.s0, packed.anchors, packed.s1, packed.s2)
+        return stats.with_components(packed.direct, packed.s0, packed.anchors, packed.s1, packed.s2, packed.diagonal)
 
 
 class ReferenceEngine(Engine):

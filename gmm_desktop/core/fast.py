@@ -21,7 +21,13 @@ done together, as a few batched products over the whole chunk, so that one narro
 about what an expanded one does (no per-block, per-component Python work).
 
 With more than :data:`MAX_FAST_FEATURES` features the quadratic features would be too many, and every
-component is computed directly (the same chunked code, without the expanded product).
+component of a full or tied covariance is computed directly (the same chunked code, without the
+expanded product). Diagonal and spherical covariances have an expansion of their own at any width:
+``log w_k + log N(x | mu_k, diag(v_k))`` is linear in ``[1, x_i, x_i^2]`` (2 D + 1 features, built per
+block from the data), so their E-step is again one product per block, and their M-step needs only the
+per-feature sums of ``r x`` and ``r x^2`` (the statistics' second moments are then diagonal:
+``Packed.diagonal``). Components too narrow for it (the same :func:`condition`) are computed directly,
+elementwise, with their moments about their own mean.
 
 This module returns raw arrays; :mod:`gmm_desktop.core.stats` turns them into a
 :class:`~gmm_desktop.core.stats.SuffStats` value and :mod:`gmm_desktop.core.engine` drives it.
@@ -68,6 +74,9 @@ EXP_FLOOR_32 = -87.0
 _EXP_FLOOR_VALUE_32 = np.exp(np.full(64, EXP_FLOOR_32, dtype=np.float32))[0]  # the vector path's value
 #: Types the blocks may hold the data in (:class:`Moments`' ``dtype``).
 DTYPES = ("float64", "float32")
+#: Covariance types whose log density is expanded in ``[1, x_i, x_i^2]`` (2 D + 1 features) when the
+#: data have no quadratic features (more than :data:`MAX_FAST_FEATURES` features).
+DIAGONAL_TYPES = ("diag", "spherical")
 #: Smallest data set worth splitting across threads.
 MIN_PARALLEL_SAMPLES = 50_000
 
@@ -130,7 +139,8 @@ def condition(params: GMMParams, center: np.ndarray, radius2: float) -> np.ndarr
 def direct_anchors(params: GMMParams, center: np.ndarray, radius2: float, n_features: int | None = None) -> dict:
     """The components an E-step computes directly, with the anchors of their moments.
 
-    Every component when there are more than :data:`MAX_FAST_FEATURES` features, else those whose
+    Every component when there are more than :data:`MAX_FAST_FEATURES` features (but for diagonal and
+    spherical covariances, which have their own expansion at any width), else those whose
     :func:`condition` exceeds :data:`MAX_CONDITION`. Anchors are the components' means minus
     ``center`` (moments about the own mean: no cancellation).
 
@@ -139,7 +149,7 @@ def direct_anchors(params: GMMParams, center: np.ndarray, radius2: float, n_feat
     dict {component: ndarray of shape (n_features,)}
     """
     d = params.n_features if n_features is None else n_features
-    if d > MAX_FAST_FEATURES:
+    if d > MAX_FAST_FEATURES and params.covariance_type not in DIAGONAL_TYPES:
         idx = range(params.n_components)
     else:
         idx = np.flatnonzero(condition(params, center, radius2) > MAX_CONDITION).tolist()
@@ -172,13 +182,23 @@ def full_precisions(params: GMMParams, prec_chol) -> tuple[np.ndarray, np.ndarra
     return U @ np.swapaxes(U, 1, 2), log_det, U
 
 
+def _diagonal_matrices(diagonals: np.ndarray) -> np.ndarray:
+    """(J, D) diagonals as (J, D, D) matrices, zeros off the diagonal."""
+    j, d = diagonals.shape
+    out = np.zeros((j, d, d))
+    out[:, np.arange(d), np.arange(d)] = diagonals
+    return out
+
+
 class Packed(NamedTuple):
     """Raw statistics of an E-step (see :meth:`gmm_desktop.core.stats.SuffStats.from_packed`).
 
     ``S`` (n_components, n_feat): ``sum_n r_nk f(x_n)`` about the centre, or None with every
     component direct; ``direct`` (J,) the directly computed components, ``anchors`` (J, D) their
     anchors (about the centre), ``s0`` (J,), ``s1`` (J, D), ``s2`` (J, D, D) their moments about
-    ``centre + anchors``.
+    ``centre + anchors``. ``diagonal``: only the diagonals of the second moments were summed (a
+    diagonal or spherical E-step beyond :data:`MAX_FAST_FEATURES` features); the off-diagonal
+    entries of ``S`` and ``s2`` are zeros, not moments.
     """
 
     S: np.ndarray | None
@@ -187,6 +207,7 @@ class Packed(NamedTuple):
     s0: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
+    diagonal: bool = False
 
 
 class _Plan(NamedTuple):
@@ -197,6 +218,8 @@ class _Plan(NamedTuple):
     const: np.ndarray  # (J,) log w + log det U - D/2 log 2 pi
     anchor: np.ndarray  # (J, D) moments are about centre + anchor
     same_anchor: bool  # anchor == m (the moments' differences are the E-step's)
+    diagonal: bool = False  # W over [1, x_i, x_i^2]; direct components through pc, not Ut
+    pc: np.ndarray | None = None  # (J, D) square roots of the direct components' precisions (diagonal)
 
 
 class Moments:
@@ -209,7 +232,8 @@ class Moments:
         Default: the data's mean.
     expand : bool, optional
         Build the quadratic features (default: when ``n_features <= MAX_FAST_FEATURES``); without
-        them every component is computed directly.
+        them every component of a full or tied covariance is computed directly, and diagonal and
+        spherical ones are expanded in ``[1, x_i, x_i^2]``, block by block (:meth:`diagonal`).
     dtype : {'float64', 'float32'}
         Type of the data held (``F``, ``Xt``) and of each block's arithmetic. With float32 the data
         take half the memory and a block's products and ``exp`` run about twice as fast; every
@@ -263,9 +287,14 @@ class Moments:
 
     def direct_anchors(self, params: GMMParams) -> dict:
         """:func:`direct_anchors` for this data set."""
-        if not self.expand:
+        if not self.expand and params.covariance_type not in DIAGONAL_TYPES:
             return {j: params.means[j] - self.center for j in range(params.n_components)}
         return direct_anchors(params, self.center, self.radius2, self.n_features)
+
+    def diagonal(self, params: GMMParams) -> bool:
+        """Whether the E-step of ``params`` expands in ``[1, x_i, x_i^2]`` (diagonal or spherical
+        covariances without the quadratic features): only the diagonals of the second moments."""
+        return not self.expand and params.covariance_type in DIAGONAL_TYPES
 
     # ---------------------------------------------------------------- E-step
     def weights_matrix(self, params: GMMParams, prec_full: np.ndarray, log_det: np.ndarray) -> np.ndarray:
@@ -282,8 +311,25 @@ class Moments:
         W[:, 1 + d :] = np.where(i == j, -0.5, -1.0)[None, :] * prec_full[:, i, j]
         return W
 
+    def diagonal_weights(self, params: GMMParams, pc: np.ndarray, log_det: np.ndarray) -> np.ndarray:
+        """``W`` of shape (n_components, 1 + 2 D) with ``W @ [1, x - c, (x - c)^2] = log w_k + log N(x | k)``
+        for diagonal precisions ``pc^2`` (``pc`` of shape (n_components, n_features))."""
+        d = self.n_features
+        m = params.means - self.center  # (K, D)
+        prec = pc * pc
+        pm = m * prec
+        W = np.empty((params.n_components, 1 + 2 * d))
+        with np.errstate(divide="ignore"):
+            log_w = np.log(params.weights)
+        W[:, 0] = -0.5 * np.einsum("ki,ki->k", m, pm) + log_det - 0.5 * d * _LOG_2PI + log_w
+        W[:, 1 : 1 + d] = pm
+        W[:, 1 + d :] = -0.5 * prec
+        return W
+
     def _plan(self, params: GMMParams, anchors: dict | None, expanded: bool = True) -> _Plan:
         prec_chol = precision_cholesky(params)  # FitError for a covariance that is not positive definite
+        if self.diagonal(params):
+            return self._diagonal_plan(params, prec_chol, anchors, expanded)
         P, log_det, U = full_precisions(params, prec_chol)
         if anchors is None:
             anchors = self.direct_anchors(params)
@@ -301,12 +347,34 @@ class Moments:
             m, Ut, const, anchor = (a.astype(self.dtype) for a in (m, Ut, const, anchor))
         return _Plan(W, direct, m, Ut, const, anchor, same)
 
-    def _chunks(self, k: int, n_direct: int) -> list[tuple[int, int, int]]:
-        """``(lo, hi, block)``: chunks of consecutive points, each run as blocks of ``block`` points."""
+    def _diagonal_plan(self, params: GMMParams, prec_chol, anchors: dict | None, expanded: bool) -> _Plan:
+        """The plan of a diagonal or spherical E-step: ``W`` over ``[1, x_i, x_i^2]`` (2 D + 1 features,
+        built block by block) and the components too narrow for it computed directly, elementwise."""
+        d = self.n_features
+        pc = prec_chol if params.covariance_type == "diag" else np.repeat(prec_chol[:, None], d, axis=1)
+        log_det = np.sum(np.log(pc), axis=1)
+        if anchors is None:
+            anchors = self.direct_anchors(params)
+        direct = np.array(sorted(anchors), dtype=np.intp)
+        m = params.means[direct] - self.center
+        anchor = np.array([anchors[j] for j in direct], dtype=np.float64).reshape(len(direct), d)
+        with np.errstate(divide="ignore"):
+            const = log_det[direct] - 0.5 * d * _LOG_2PI + np.log(params.weights[direct])
+        W = self.diagonal_weights(params, pc, log_det) if expanded else None
+        pc_direct = np.ascontiguousarray(pc[direct])
+        same = bool(np.array_equal(anchor, m))
+        if self.dtype != np.float64:
+            W = None if W is None else W.astype(self.dtype)
+            m, pc_direct, const, anchor = (a.astype(self.dtype) for a in (m, pc_direct, const, anchor))
+        return _Plan(W, direct, m, None, const, anchor, same, True, pc_direct)
+
+    def _chunks(self, k: int, n_direct: int, n_feat: int | None = None) -> list[tuple[int, int, int]]:
+        """``(lo, hi, block)``: chunks of consecutive points, each run as blocks of ``block`` points
+        (``n_feat``: the expanded features per point, None when every component is direct)."""
         n, d = self.n_samples, self.n_features
         direct_rows = max(1, min(CHUNK_ELEMENTS // max(1, n_direct * d), BLOCK_ELEMENTS // (d * d)))
-        if self.expand:
-            block = max(256, BLOCK_ELEMENTS // (k * self.F.shape[0]))
+        if n_feat:
+            block = max(256, BLOCK_ELEMENTS // (k * n_feat))
             chunk = block if n_direct == 0 else block * max(1, direct_rows // block)
         else:
             block = chunk = max(256, direct_rows)
@@ -355,18 +423,35 @@ class Moments:
         plan = self._plan(params, anchors)
         k, n = params.n_components, self.n_samples
         resp_out = (np.empty((n, k), dtype=np.float32), np.empty(n, dtype=np.int32)) if want_resp else None
-        chunks = self._chunks(k, plan.direct.size)
+        chunks = self._chunks(k, plan.direct.size, None if plan.W is None else plan.W.shape[1])
         parts = self._map(lambda g: self._e_step_span(plan, g, resp_out, lognorm_out), chunks, n_threads)
         ll = math.fsum(p[0] for p in parts)
         S = None if plan.W is None else sum(p[1] for p in parts[1:]) + parts[0][1]
         s0, s1, s2 = (sum(p[i] for p in parts[1:]) + parts[0][i] for i in (2, 3, 4))
         anchors_used = plan.anchor.astype(np.float64)
-        return ll, Packed(S, plan.direct, anchors_used, s0, s1, s2), resp_out
+        if plan.diagonal:
+            S, s2 = self._full_layout(S), _diagonal_matrices(s2)
+        return ll, Packed(S, plan.direct, anchors_used, s0, s1, s2, plan.diagonal), resp_out
+
+    def _full_layout(self, S: np.ndarray | None) -> np.ndarray | None:
+        """Diagonal statistics ``[1, x_i, x_i^2]`` in the layout of the quadratic features (zeros off
+        the diagonal)."""
+        if S is None:
+            return None
+        d = self.n_features
+        i, j = self.iu
+        out = np.zeros((S.shape[0], 1 + d + i.size))
+        out[:, : 1 + d] = S[:, : 1 + d]
+        out[:, 1 + d + np.flatnonzero(i == j)] = S[:, 1 + d :]
+        return out
 
     def _direct_log_prob(self, plan: _Plan, lo: int, hi: int):
         """Log densities (weighted) of the direct components over points lo:hi, and the differences."""
         diff = self.Xt[None, :, lo:hi] - plan.m[:, :, None]  # (J, D, n)
-        y = np.matmul(plan.Ut, diff)
+        if plan.diagonal:
+            y = diff * plan.pc[:, :, None]
+        else:
+            y = np.matmul(plan.Ut, diff)
         y *= y
         logp = y.sum(axis=1)
         logp *= -0.5
@@ -376,8 +461,14 @@ class Moments:
     def _moments(self, plan: _Plan, r: np.ndarray, diff: np.ndarray, lo: int, hi: int, acc) -> None:
         if not plan.same_anchor:
             diff = self.Xt[None, :, lo:hi] - plan.anchor[:, :, None]
-        rd = r[:, None, :] * diff
         acc[0] += r.sum(axis=1)
+        if plan.diagonal:  # sum r (x - a) and sum r (x - a)^2 per feature: batched products with r
+            rc = r[:, :, None]
+            acc[1] += np.matmul(diff, rc)[:, :, 0]
+            diff = diff * diff
+            acc[2] += np.matmul(diff, rc)[:, :, 0]
+            return
+        rd = r[:, None, :] * diff
         acc[1] += rd.sum(axis=2)
         acc[2] += np.matmul(rd, diff.transpose(0, 2, 1))
 
@@ -387,17 +478,28 @@ class Moments:
         direct = plan.direct
         n_direct = direct.size
         d = self.n_features
-        S = None if W is None else np.zeros((W.shape[0], F.shape[0]))
-        acc = [np.zeros(n_direct), np.zeros((n_direct, d)), np.zeros((n_direct, d, d))]
+        S = None if W is None else np.zeros(W.shape)
+        acc = [np.zeros(n_direct), np.zeros((n_direct, d)),
+               np.zeros((n_direct, d) if plan.diagonal else (n_direct, d, d))]
         ll_parts = []
         floor, floor_value = self._floor, self._floor_value
+        buf = None
+        if plan.diagonal and W is not None:  # [1, x - c, (x - c)^2] of a block, built as it is used
+            buf = np.empty((1 + 2 * d, max(c[2] for c in chunks)), dtype=self.dtype)
+            buf[0] = 1.0
         for lo, hi, block in chunks:
             if n_direct:
                 logp_direct, diff = self._direct_log_prob(plan, lo, hi)
             for b0 in range(lo, hi, block):
                 b1 = min(b0 + block, hi)
                 if W is not None:
-                    Fb = F[:, b0:b1]
+                    if buf is None:
+                        Fb = F[:, b0:b1]
+                    else:
+                        Fb = buf[:, : b1 - b0]
+                        x = Fb[1 : 1 + d]
+                        x[...] = self.Xt[:, b0:b1]
+                        np.multiply(x, x, out=Fb[1 + d :])
                     logp = W @ Fb  # (K, n)
                     if n_direct:
                         logp[direct] = logp_direct[:, b0 - lo : b1 - lo]
@@ -486,8 +588,8 @@ class Moments:
         chunks = [(lo, hi, hi - lo) for lo, hi, _ in self._chunks_direct(plan.direct.size)]
 
         def span(group):
-            acc = [np.zeros(plan.direct.size), np.zeros((plan.direct.size, self.n_features)),
-                   np.zeros((plan.direct.size, self.n_features, self.n_features))]
+            j, d = plan.direct.size, self.n_features
+            acc = [np.zeros(j), np.zeros((j, d)), np.zeros((j, d) if plan.diagonal else (j, d, d))]
             for lo, hi, _ in group:
                 logp, diff = self._direct_log_prob(plan, lo, hi)
                 logp -= lognorm[None, lo:hi]
@@ -499,7 +601,9 @@ class Moments:
 
         parts = self._map(span, chunks, n_threads)
         s0, s1, s2 = (sum(p[i] for p in parts[1:]) + parts[0][i] for i in range(3))
-        return Packed(None, plan.direct, plan.anchor.astype(np.float64), s0, s1, s2)
+        if plan.diagonal:
+            s2 = _diagonal_matrices(s2)
+        return Packed(None, plan.direct, plan.anchor.astype(np.float64), s0, s1, s2, plan.diagonal)
 
     def _chunks_direct(self, n_direct: int):
         n, d = self.n_samples, self.n_features

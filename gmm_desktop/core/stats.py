@@ -130,6 +130,11 @@ class SuffStats:
         Components whose moments are about their own mean (computed directly in every block).
     radius2 : float
         Largest ``|x_n - center|^2`` over the block's points (the maximum, when added).
+    diagonal : bool
+        Only the diagonals of ``s2`` were summed (the E-step of diagonal or spherical covariances
+        beyond :data:`~gmm_desktop.core.fast.MAX_FAST_FEATURES` features); its off-diagonal entries
+        are zeros, so these statistics give diagonal and spherical covariances only. The sum with
+        statistics that have the whole of ``s2`` is diagonal too.
     """
 
     n_samples: int
@@ -141,6 +146,7 @@ class SuffStats:
     s2: np.ndarray
     anchored: np.ndarray
     radius2: float = 0.0
+    diagonal: bool = False
 
     def __post_init__(self):
         for name in ("nk", "center", "anchors", "s1", "s2", "anchored"):
@@ -215,7 +221,7 @@ class SuffStats:
         anchors[idx] = packed.anchors
         anchored[idx] = True
         return cls(int(n_samples), float(log_likelihood), nk, np.array(center, dtype=np.float64), anchors, s1, s2,
-                   anchored, float(radius2))
+                   anchored, float(radius2), bool(packed.diagonal))
 
     # ---------------------------------------------------------------- algebra
     @property
@@ -238,7 +244,8 @@ class SuffStats:
         self._check_compatible(other)
         return SuffStats(self.n_samples + other.n_samples, self.log_likelihood + other.log_likelihood,
                          self.nk + other.nk, self.center, self.anchors, self.s1 + other.s1,
-                         self.s2 + other.s2, self.anchored, max(self.radius2, other.radius2))
+                         self.s2 + other.s2, self.anchored, max(self.radius2, other.radius2),
+                         self.diagonal or other.diagonal)
 
     def __radd__(self, other):
         if isinstance(other, (int, float)) and other == 0:  # the start of the built-in sum()
@@ -259,10 +266,11 @@ class SuffStats:
         return SuffStats(sum(p.n_samples for p in parts), math.fsum(p.log_likelihood for p in parts),
                          np.sum([p.nk for p in parts], axis=0), first.center, first.anchors,
                          np.sum([p.s1 for p in parts], axis=0), np.sum([p.s2 for p in parts], axis=0),
-                         first.anchored, max(p.radius2 for p in parts))
+                         first.anchored, max(p.radius2 for p in parts), any(p.diagonal for p in parts))
 
-    def with_components(self, components, nk, anchors, s1, s2) -> "SuffStats":
-        """These statistics with the moments of ``components`` replaced (taken about new anchors)."""
+    def with_components(self, components, nk, anchors, s1, s2, diagonal: bool = False) -> "SuffStats":
+        """These statistics with the moments of ``components`` replaced (taken about new anchors);
+        ``diagonal``: only the diagonals of the new ``s2`` were summed."""
         idx = np.asarray(components, dtype=np.intp)
         new = {name: getattr(self, name).copy() for name in ("nk", "anchors", "s1", "s2", "anchored")}
         new["nk"][idx] = nk
@@ -271,7 +279,7 @@ class SuffStats:
         new["s2"][idx] = s2
         new["anchored"][idx] = True
         return SuffStats(self.n_samples, self.log_likelihood, new["nk"], self.center, new["anchors"],
-                         new["s1"], new["s2"], new["anchored"], self.radius2)
+                         new["s1"], new["s2"], new["anchored"], self.radius2, self.diagonal or bool(diagonal))
 
     # ---------------------------------------------------------------- the M-step
     def to_params(self, covariance_type: str, reg_covar: float = 1e-6, *, locks: Locks | None = None,
@@ -289,6 +297,10 @@ class SuffStats:
         after the maximisation, as in scikit-learn; about 1e-10 of the log-likelihood on iris).
         """
         check_covariance_type(covariance_type)
+        if self.diagonal and covariance_type not in fast.DIAGONAL_TYPES:
+            raise ValueError(f"these statistics hold only the diagonals of the second moments (an E-step of "
+                             f"diagonal or spherical covariances): they cannot give {covariance_type!r} "
+                             "covariances; run the E-step with parameters of that type")
         d = self.n_features
         s0 = self.nk
         nk = s0 + _EPS10
