@@ -10,9 +10,11 @@ BLAS and threads; the machines are shared and noisy, so read the ratios, not the
     python benchmarks/bench_em.py                # the full grid (a few minutes)
     python benchmarks/bench_em.py --quick        # N = 10k and 100k only
     python benchmarks/bench_em.py --width        # only the width grid: D = 2, 5, 16, 32 at N = 10k, 100k
+                                                 # (and spherical at D = 16, 32)
 
-With more than ``core.fast.MAX_FAST_FEATURES`` features the fitter takes the direct path (no
-quadratic features), so D = 16 and 32 measure that path.
+With more than ``core.fast.MAX_FAST_FEATURES`` features the fitter takes the direct path for full
+covariances (no quadratic features) and the expansion in ``[1, x_i, x_i^2]`` for diagonal and
+spherical ones, so D = 16 and 32 measure those paths.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ def main():
     print(f"{'N':>9} {'D':>3} {'K':>3} {'cov':>5} | {'ours ms/it':>10} {'sklearn ms/it':>13} {'speed-up':>8} | "
           f"{'ours MB':>8} {'sklearn MB':>10} {'mem ratio':>9}")
     grid = [] if args.width else [(n, 2, k, c) for n in ns for k in (4, 16) for c in ("full", "diag")]
-    grid += [(n, d, 4, c) for n in (10_000, 100_000) for d in (2, 5, 16, 32) for c in ("full", "diag")
+    grid += [(n, d, 4, c) for n in (10_000, 100_000) for d in (2, 5, 16, 32)
+             for c in (("full", "diag", "spherical") if args.width and d > 8 else ("full", "diag"))
              if args.width or d != 2]
     for n, d, k, ctype in grid:
         X, p0 = make_problem(n, k, ctype, d=d)
