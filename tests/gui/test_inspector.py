@@ -81,7 +81,10 @@ def test_clicking_a_fitted_mean_or_its_ellipse_selects_it_and_never_adds_a_mean(
     assert values["angle"].text().endswith("° from the x axis")
     count = int(np.count_nonzero(np.argmax(snap.resp, axis=1) == 1))
     assert values["count"].text() == f"{count:,} points"
-    click_canvas(qtbot, window, 6.5, -3.5)  # empty canvas, away from every outline: a new mean
+    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
+    corner = (x1 - 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0))  # empty canvas, away from every outline
+    assert window.canvas_probe.component_at(*corner) is None
+    click_canvas(qtbot, window, *corner)  # a new mean
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
 
 

@@ -149,8 +149,9 @@ def test_editing_means_while_paused_restarts_from_them(qtbot, window):
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window, 2)
     # a spot off every fitted mean and 1-sigma outline (a click on those selects the component instead)
-    x, y = next((x, y) for x, y in [(3.0, 2.0), (6.5, -3.5), (12.0, 8.0), (-2.0, 7.0)]
-                if window.canvas_probe.component_at(x, y) is None)
+    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
+    x, y = next((x, y) for x, y in [(3.0, 2.0), (6.5, -3.0), (12.0, 8.0), (-2.0, 7.0)]
+                if window.canvas_probe.component_at(x, y) is None and x0 < x < x1 and y0 < y < y1)
     click_canvas(qtbot, window, x, y)
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
     assert window.snapshot is None and window.session.trace == []
