@@ -51,3 +51,14 @@ def shown_resp(qtbot, window):
     if window.session.responsibilities_pending:
         qtbot.waitSignal(window.session.controller.responsibilities_ready, timeout=5000).wait()
     return window.snapshot.resp
+
+
+def empty_canvas_point(window):
+    """A point of the canvas inside the view and off every component (near its bottom-right corner):
+    a click there places a mean."""
+    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
+    for fx, fy in ((0.97, 0.03), (0.03, 0.03), (0.97, 0.97), (0.5, 0.03)):
+        point = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+        if window.canvas_probe.component_at(*point) is None:
+            return point
+    raise AssertionError("no empty spot on the canvas")

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 
-from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means, shown_resp, step, trigger
+from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, empty_canvas_point, place_means, shown_resp, step, trigger
 
 
 def wait_colours(qtbot, window):
@@ -81,10 +81,7 @@ def test_clicking_a_fitted_mean_or_its_ellipse_selects_it_and_never_adds_a_mean(
     assert values["angle"].text().endswith("° from the x axis")
     count = int(np.count_nonzero(np.argmax(snap.resp, axis=1) == 1))
     assert values["count"].text() == f"{count:,} points"
-    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
-    corner = (x1 - 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0))  # empty canvas, away from every outline
-    assert window.canvas_probe.component_at(*corner) is None
-    click_canvas(qtbot, window, *corner)  # a new mean
+    click_canvas(qtbot, window, *empty_canvas_point(window))  # empty canvas, off every outline: a new mean
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
 
 

@@ -12,7 +12,7 @@ from gmm_desktop.io.model_io import load_model
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import DONE
 
-from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means
+from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, empty_canvas_point, place_means
 
 
 def converge(qtbot, window):
@@ -125,7 +125,7 @@ def test_a_click_on_the_legend_adds_no_mean(qtbot, window):
     assert len(window.means) == 4
     assert window.snapshot is fit and window.snapshot.converged
     # a click on empty canvas still adds a mean (the legend only keeps its own clicks)
-    click_canvas(qtbot, window, 6.0, -3.0)
+    click_canvas(qtbot, window, *empty_canvas_point(window))
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=5000)
 
 
