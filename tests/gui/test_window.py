@@ -12,7 +12,7 @@ from gmm_desktop.io import generator
 from gmm_desktop.io.model_io import load_model
 from gmm_desktop.gui.em_worker import DONE, PAUSED, RUNNING
 
-from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, place_means
+from gui_helpers import NOTEBOOK_START, canvas_point, click_canvas, empty_canvas_point, place_means
 
 ACTIONS = ("actionOpenData", "actionGenerateData", "actionOpenModel", "actionSaveModel", "actionRun",
            "actionPause", "actionStep", "actionReset", "actionClearMeans", "actionUndo", "actionRedo",
@@ -149,9 +149,7 @@ def test_editing_means_while_paused_restarts_from_them(qtbot, window):
     place_means(qtbot, window, NOTEBOOK_START)
     step(qtbot, window, 2)
     # a spot off every fitted mean and 1-sigma outline (a click on those selects the component instead)
-    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
-    x, y = next((x, y) for x, y in [(3.0, 2.0), (6.5, -3.0), (12.0, 8.0), (-2.0, 7.0)]
-                if window.canvas_probe.component_at(x, y) is None and x0 < x < x1 and y0 < y < y1)
+    x, y = empty_canvas_point(window)
     click_canvas(qtbot, window, x, y)
     qtbot.waitUntil(lambda: len(window.means) == 5, timeout=2000)
     assert window.snapshot is None and window.session.trace == []
