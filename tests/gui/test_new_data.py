@@ -131,3 +131,33 @@ def test_a_dropped_data_file_asks_too(qtbot, window, monkeypatch, tmp_path):
     window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                                 Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: window.session.dataset.n_samples == 30, timeout=2000)
+
+
+@pytest.mark.parametrize("button, opened", [("Cancel", False), ("Discard", True)])
+def test_the_real_question_box_answers(qtbot, window, button, opened):
+    """The interactive route itself: the Save / Discard / Cancel box really opens (modal), and the
+    button pressed decides. A timer presses it from inside the box's own event loop."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window, 2)
+    window.new_data_answer = None  # ask, as a user's window does
+    seen = []
+
+    def press():
+        box = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QMessageBox) and w.objectName() == "unsavedWorkBox" and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, press)  # not shown yet
+            return
+        seen.append(box.text())
+        target = {"Cancel": QMessageBox.StandardButton.Cancel, "Discard": QMessageBox.StandardButton.Discard}[button]
+        box.button(target).click()
+
+    QTimer.singleShot(0, press)
+    _example(window, "faithful")
+    assert seen and "not saved" in seen[0] and "the fit (iteration 2)" in seen[0]
+    assert (window.session.dataset.n_samples == 272) == opened
+    if not opened:
+        assert window.history_length == 3  # the fit is still there

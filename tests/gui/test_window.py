@@ -779,3 +779,32 @@ def test_a_click_on_an_axis_adds_no_mean(qtbot, window):
     assert len(window.means) == 0
     click_canvas(qtbot, window, 5.0, 5.0)  # the canvas itself still places one
     qtbot.waitUntil(lambda: len(window.means) == 1, timeout=2000)
+
+
+def test_quitting_asks_with_the_real_question_box(qtbot, window):
+    """The interactive route itself: closing with an unsaved fit opens the Save / Discard / Cancel box
+    (modal); Cancel keeps the window, Discard closes it. A timer presses the button from inside the
+    box's own event loop."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    place_means(qtbot, window, NOTEBOOK_START)
+    step(qtbot, window)
+    window.ask_to_save_on_close = True
+    seen = []
+
+    def press(button):
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, lambda: press(button))
+            return
+        seen.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: press(QMessageBox.StandardButton.Cancel))
+    window.close()
+    assert seen and "has not been saved" in seen[-1]
+    assert window.isVisible() and window.session.controller.is_thread_running()
+    QTimer.singleShot(0, lambda: press(QMessageBox.StandardButton.Discard))
+    window.close()
+    assert len(seen) == 2 and not window.isVisible() and not window.session.controller.is_thread_running()
