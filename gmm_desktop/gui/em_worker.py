@@ -340,7 +340,16 @@ class EMController(QObject):
         self._worker.responsibilities_ready.connect(self._on_worker_responsibilities)
         self._requests = 0
         _controllers.add(self)
-        self._thread.start()
+        # Started from the event loop, not here: this runs while the window is being built, and the
+        # new thread's first Python code (its started slot, a first restart) then overlapped the GUI
+        # thread's connects and disconnects. A CI run hung so, the GUI thread inside pyqtgraph's
+        # disconnect (Qt's shared signal-slot mutex against PySide's GIL). Requests made before the
+        # start wait in the thread's queue and run in order once it starts.
+        QTimer.singleShot(0, self, self._start_thread)
+
+    def _start_thread(self) -> None:
+        if self._thread is not None and not self._thread.isRunning():
+            self._thread.start()
 
     @property
     def state(self) -> str:
