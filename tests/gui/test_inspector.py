@@ -35,6 +35,9 @@ def test_a_click_on_a_point_of_the_plot_shows_its_iteration(qtbot, window):
     place_means(qtbot, window, NOTEBOOK_START)
     seen = step(qtbot, window, 5)
     plot = window.loglik_plot
+    # the plot draws at most once a frame: wait for its curve to hold the five iterations
+    qtbot.waitUntil(lambda: plot.curve.getData()[0] is not None and len(plot.curve.getData()[0]) == 5,
+                    timeout=3000)
     x, y = plot.curve.getData()
     plot.grab()  # paint, as the screen would: the y range follows the new points only when painted
     vb = plot.getPlotItem().vb
