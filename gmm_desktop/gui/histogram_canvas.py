@@ -12,12 +12,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from gmm_desktop.core.geometry import weighted_densities
 from gmm_desktop.gui import palette
 from gmm_desktop.gui.em_worker import RUNNING
-from gmm_desktop.gui.scatter_canvas import SIGMAS, _CanvasViewBox, _FittedMeansItem, _MeansItem
+from gmm_desktop.gui.scatter_canvas import (SIGMAS, _CanvasViewBox, _FittedMeansItem, _Legend, _LegendSample,
+                                            _MeansItem, hint_overlay)
 
 HINT = "Click on the axis to place initial means, or press k-means++"
 GRID_POINTS = 400
@@ -83,18 +83,12 @@ class HistogramCanvas(pg.PlotWidget):
         self._placed_means = _AxisMeans()
         self._placed_means.setZValue(30)
         self.addItem(self._placed_means)
-        self._legend = pg.LegendItem(offset=(-12, 12), labelTextColor=palette.FOREGROUND, labelTextSize="10.5pt",
-                                     brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#BBBBBB"))
+        # the 2-D canvas's legend: a click on it is its own, never a mean placed under the box
+        self._legend = _Legend(offset=(-12, 12), labelTextColor=palette.FOREGROUND, labelTextSize="10.5pt",
+                               sampleType=_LegendSample, brush=pg.mkBrush(255, 255, 255, 220),
+                               pen=pg.mkPen("#BBBBBB"))
         self._legend.setParentItem(plot.vb)
-        self._hint = QLabel(HINT, self)
-        self._hint.setObjectName("histogramHint")
-        self._hint.setStyleSheet(
-            "QLabel { background: rgba(255,255,255,230); color: #222; border: 1px solid #BBB;"
-            " border-radius: 6px; padding: 6px 12px; font-size: 12pt; }")
-        self._hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        overlay = QVBoxLayout(self)
-        overlay.setContentsMargins(0, 16, 0, 0)
-        overlay.addWidget(self._hint, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self._hint = hint_overlay(self, HINT, "histogramHint")
         self._view.clicked.connect(self._on_clicked)
         self._placed_means.moved.connect(lambda k, x, _y: self.mean_moved.emit(k, x))
         self._placed_means.removal_requested.connect(self.mean_removed)

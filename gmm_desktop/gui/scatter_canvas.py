@@ -102,6 +102,20 @@ class _Legend(pg.LegendItem):
         ev.accept()
 
 
+def hint_overlay(widget, text: str, name: str) -> QLabel:
+    """The hint shown over an empty canvas (top centre; clicks go through it)."""
+    hint = QLabel(text, widget)
+    hint.setObjectName(name)
+    hint.setStyleSheet(
+        "QLabel { background: rgba(255,255,255,230); color: #222; border: 1px solid #BBB;"
+        " border-radius: 6px; padding: 6px 12px; font-size: 12pt; }")
+    hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    overlay = QVBoxLayout(widget)
+    overlay.setContentsMargins(0, 16, 0, 0)
+    overlay.addWidget(hint, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+    return hint
+
+
 class _FittedMeansItem(pg.ScatterPlotItem):
     """The fitted means (●): a left click on one is a click on that component (``clicked``), never
     on the canvas under it (which added a component); right clicks and drags go through to the
@@ -374,15 +388,7 @@ class ScatterCanvas(pg.PlotWidget):
                                      pen=pg.mkPen("#BBBBBB"))
         self._legend.setParentItem(self.getPlotItem().vb)
         self._legend.setVisible(False)  # until there is a fit to describe (no empty box at start)
-        self._hint = QLabel(HINT, self)
-        self._hint.setObjectName("canvasHint")
-        self._hint.setStyleSheet(
-            "QLabel { background: rgba(255,255,255,230); color: #222; border: 1px solid #BBB;"
-            " border-radius: 6px; padding: 6px 12px; font-size: 12pt; }")
-        self._hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        overlay = QVBoxLayout(self)
-        overlay.setContentsMargins(0, 16, 0, 0)
-        overlay.addWidget(self._hint, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self._hint = hint_overlay(self, HINT, "canvasHint")
 
         self._view.clicked.connect(self._on_clicked)
         self._placed_means.moved.connect(self.mean_moved)

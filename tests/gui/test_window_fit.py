@@ -55,6 +55,29 @@ def test_in_1d_a_click_on_a_fitted_mean_or_its_peak_selects_it_and_elsewhere_pla
     assert len(window.means) == 3 and abs(window.means[-1, 0] - 3.2) < 0.05
 
 
+
+def test_in_1d_a_click_on_the_legend_adds_no_mean(qtbot, make_window, tmp_path):
+    """As on the 2-D canvas (issue 11.2): the legend box keeps its clicks; one on its text or its
+    swatch neither places a mean under the box nor hides a curve."""
+    rng = np.random.default_rng(3)
+    path = tmp_path / "eruptions.csv"
+    path.write_text("eruptions\n" + "\n".join(map(repr, rng.normal(3.0, 1.0, 200).tolist())) + "\n")
+    window = make_window(path)
+    for at in (2.0, 4.0):
+        with qtbot.waitSignal(window.session.means_changed, timeout=2000):
+            click_histogram(window, at)
+    run_to_the_end(qtbot, window)
+    hist = window.histogram
+    qtbot.waitUntil(lambda: hist._legend.isVisible(), timeout=3000)
+    legend = hist._legend
+    for sample, label in legend.items:
+        for item in (sample, label):
+            point = hist.mapFromScene(item.mapToScene(item.boundingRect().center()))
+            QTest.mouseClick(hist.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    assert len(window.means) == 2
+    assert all(curve.isVisible() for curve in hist.component_curves[:2]) and hist.mixture_curve.isVisible()
+
+
 # ---------------------------------------------------------------------------------- equal scales
 def _units_per_pixel(window):
     return window.canvas.getPlotItem().vb.viewPixelSize()
